@@ -1,0 +1,7 @@
+"""statscore: statistical products from Earth observation data, compatible with odc-stats.
+
+Layers, inner to outer: model and planning (pure), algorithms (``statscore.algo``),
+adapters (datacube, files, S3/SQS/DynamoDB), entry points (``statscore.cli``).
+"""
+
+__version__ = "0.1.0"
