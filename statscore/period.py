@@ -32,6 +32,7 @@ __all__ = [
     "assign_period_codes",
     "assign_periods",
     "check_frequency",
+    "full_history",
 ]
 
 _US = timedelta(microseconds=1)
@@ -129,12 +130,13 @@ class Period:
 
     @classmethod
     def _make(cls, start: datetime, n_text: str, unit: str, text: str = "") -> Period:
+        freq = f"{n_text}{unit}"  # odc-stats keeps the count as written: P01Y stays P01Y
         try:
             end = _inclusive_end(start, int(n_text), unit)
         except (ValueError, OverflowError):
-            raise ConfigError(f"period {text or start} --P{n_text}{unit} ends past year 9999") from None
-        # odc-stats keeps the count as written (P01Y stays P01Y), only the unit is upper-cased.
-        return cls(start, end, _short(start, f"{n_text}{unit}"))
+            name = text or f"{start:%Y-%m-%d}--P{freq}"
+            raise ConfigError(f"period {name!r} ends after year 9999") from None
+        return cls(start, end, _short(start, freq))
 
     @classmethod
     def from_year(cls, year: int) -> Period:
@@ -255,6 +257,37 @@ def _rolling_windows(frequency: str, temporal_range: Period) -> list[tuple[str, 
     return out
 
 
+def full_history(times: np.ndarray) -> Period:
+    """``{first year}--P{N}Y``: the whole years spanned by ``times`` (NaT ignored).
+
+    This is the period of frequency ``all`` without a temporal range. odc-stats takes it
+    from the UTC times of every dataset its query returned, including those it then
+    drops (no footprint, outside ``--tiles``); call this on those times to match it.
+    """
+    t = _as_us(times, "times")
+    t = t[~np.isnat(t)]
+    if t.size == 0:
+        raise ValueError("full_history needs at least one time")
+    years = np.array([t.min(), t.max()]).astype("datetime64[Y]").astype(np.int64) + 1970
+    first, last = int(years[0]), int(years[1])
+    return Period._make(datetime(first, 1, 1), str(last - first + 1), "Y")
+
+
+def _dense_codes(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(used, codes)`` with ``used[codes] == keys``, ``used`` ascending: ``np.unique``
+    with ``return_inverse`` in O(n) for the small integer ranges of months or windows."""
+    if keys.size == 0:
+        return keys[:0], np.empty(0, np.intp)
+    lo, hi = int(keys.min()), int(keys.max())
+    if hi - lo > 4 * keys.size + 100_000:
+        used, codes = np.unique(keys, return_inverse=True)
+        return used, codes.astype(np.intp, copy=False)
+    k = (keys - lo).astype(np.intp, copy=False)
+    present = np.bincount(k, minlength=hi - lo + 1) > 0
+    lut = np.cumsum(present) - 1
+    return np.flatnonzero(present) + lo, lut[k]
+
+
 def assign_period_codes(
     frequency: str,
     solar_times: np.ndarray,
@@ -283,14 +316,11 @@ def assign_period_codes(
     empty = (np.empty(0, np.intp), np.empty(0, np.intp), [])
     if frequency == "all" and temporal_range is None:
         # odc-stats spans the years of all datasets found, by their UTC time.
-        span = u if u is not None else t
-        ok = ~np.isnat(span)
-        rows = np.flatnonzero(ok)
+        rows = np.flatnonzero(~np.isnat(t))
         if rows.size == 0:
             return empty
-        years = span[ok].astype("datetime64[Y]").astype(np.int64) + 1970
-        first, last = int(years.min()), int(years.max())
-        return rows, np.zeros(rows.size, np.intp), [f"{first:04d}--P{last - first + 1}Y"]
+        span = full_history((u if u is not None else t)[rows])
+        return rows, np.zeros(rows.size, np.intp), [span.short]
 
     # odc-stats first drops datasets whose solar time is outside the temporal range.
     keep = ~np.isnat(t)
@@ -309,9 +339,8 @@ def assign_period_codes(
         return rows, np.zeros(rows.size, np.intp), [temporal_range.short]
 
     if frequency == "annual":
-        years = tk.astype("datetime64[Y]").astype(np.int64)
-        uniq, codes = np.unique(years, return_inverse=True)
-        return rows, codes.astype(np.intp, copy=False), [f"{1970 + int(y):04d}--P1Y" for y in uniq]
+        uniq, codes = _dense_codes(tk.astype("datetime64[Y]").astype(np.int64))
+        return rows, codes, [f"{1970 + int(y):04d}--P1Y" for y in uniq]
 
     if frequency in _SEASONS or frequency == "3month-seasons":
         if frequency == "3month-seasons":
@@ -326,8 +355,8 @@ def assign_period_codes(
             rows, mi, into = rows[inside], mi[inside], into[inside]
         else:
             into %= months
-        uniq, codes = np.unique(mi - into, return_inverse=True)
-        return rows, codes.astype(np.intp, copy=False), [_season_label(int(s), months) for s in uniq]
+        uniq, codes = _dense_codes(mi - into)
+        return rows, codes, [_season_label(int(s), months) for s in uniq]
 
     # rolling-3months / rolling-3years
     assert temporal_range is not None
@@ -346,9 +375,8 @@ def assign_period_codes(
     total = int(count.sum())
     out_rows = np.repeat(rows, count)
     offsets = np.arange(total) - np.repeat(np.cumsum(count) - count, count)
-    codes = np.repeat(first, count) + offsets
-    used, codes = np.unique(codes, return_inverse=True)
-    return out_rows, codes.astype(np.intp, copy=False), [windows[int(i)][0] for i in used]
+    used, codes = _dense_codes(np.repeat(first, count) + offsets)
+    return out_rows, codes, [windows[int(i)][0] for i in used]
 
 
 def assign_periods(
