@@ -1,0 +1,90 @@
+"""``odc-stats save-tasks``: plan tile x period tasks into a cache, CSV and GeoJSONs."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ..errors import ConfigError
+from ..period import Period
+from ..plan import SaveTasksRequest, save_tasks
+from ..task import parse_tile_range
+from . import main
+from ._common import load_config, progress_display
+
+CONFIG_KEYS = ("grid", "frequency", "complevel", "overwrite", "gqa", "input_products", "dataset_filter",
+               "ignore_time", "optional_products")
+
+
+@main.command("save-tasks")
+@click.option("--grid", help="Grid name (au-30, africa-10, au-extended-s2-20, ...) or 'crs;resolution;shape'.")
+@click.option("--year", type=int, help="Shortcut for --temporal-range YEAR--P1Y.")
+@click.option("--temporal-range", help="Period to plan, e.g. 2019--P1Y, 2020-05--P1M, 2019-12--P3M.")
+@click.option("--frequency", help="annual (default), annual-fy, semiannual, seasonal, quartely, 3month-seasons, "
+              "rolling-3months, rolling-3years, nov-mar, apr-oct, monthly, all.")
+@click.option("--env", "-E", help="Datacube environment name.")
+@click.option("-z", "complevel", type=int, default=None, help="zstd compression level of the cache (default 6).")
+@click.option("--overwrite", is_flag=True, default=None, help="Replace existing output.")
+@click.option("--tiles", help="Limit to tiles x0:x1,y0:y1 (half-open), e.g. 40:45,20:22.")
+@click.option("--gqa", type=float, help="Keep datasets with gqa:iterative_mean_xy <= GQA.")
+@click.option("--dataset-filter", help='Search terms every dataset must match, as JSON: {"collection_category": "T1"}.')
+@click.option("--ignore-time", multiple=True, help="Products joined by region whatever their time (with fusion).")
+@click.option("--optional-products", multiple=True, help="Products that may be missing from a fused group.")
+@click.option("--config", "config_path", help="YAML file with any of the options above (CLI wins).")
+@click.option("--input-products", default="", help="Products a-b (union) or a+b (fusion), or paths/globs/URLs of STAC items or eo3 documents.")
+@click.argument("output", default="")
+def save_tasks_cmd(grid, year, temporal_range, frequency, env, complevel, overwrite, tiles, gqa, dataset_filter,
+                   ignore_time, optional_products, config_path, input_products, output) -> None:
+    """Find datasets and bin them into tasks: OUTPUT.db, OUTPUT.csv, OUTPUT-<period>.geojson."""
+    cfg = load_config(config_path, CONFIG_KEYS, "save-tasks")
+    cli = {"grid": grid, "frequency": frequency, "complevel": complevel, "overwrite": overwrite, "gqa": gqa,
+           "input_products": input_products or None, "dataset_filter": dataset_filter,
+           "ignore_time": ignore_time or None, "optional_products": optional_products or None}
+    cfg.update({k: v for k, v in cli.items() if v is not None})
+
+    if year is not None and temporal_range is not None:
+        raise ConfigError("use one of --year or --temporal-range, not both")
+    period = Period.from_year(year) if year is not None else Period.parse(temporal_range) if temporal_range else None
+
+    dfilter = cfg.get("dataset_filter") or {}
+    if isinstance(dfilter, str):
+        try:
+            dfilter = json.loads(dfilter)
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"--dataset-filter {dfilter!r}: not valid JSON ({e.msg})") from None
+    if not isinstance(dfilter, dict):
+        raise ConfigError("--dataset-filter must be a JSON object of search terms")
+
+    products = cfg.get("input_products") or ""
+    if not output:
+        stem = products.replace("/", "_").replace("*", "").replace(":", "").strip("_") or "tasks"
+        output = f"{stem}_{period.short if period else 'all'}.db"
+    req = SaveTasksRequest(
+        output=output,
+        grid=cfg.get("grid") or "",
+        input_products=products,
+        frequency=cfg.get("frequency") or "annual",
+        temporal_range=period,
+        tiles=parse_tile_range(tiles) if tiles else None,
+        gqa=cfg.get("gqa"),
+        dataset_filter=dfilter,
+        ignore_time=tuple(cfg.get("ignore_time") or ()),
+        optional_products=tuple(cfg.get("optional_products") or ()),
+        complevel=int(cfg.get("complevel") or 6),
+        overwrite=bool(cfg.get("overwrite")),
+        env=env,
+    )
+    with progress_display() as progress:
+        result = save_tasks(req, progress=progress, log=lambda m: click.echo(m, err=True))
+    if result.no_footprint:
+        click.echo(f"warning: {len(result.no_footprint)} datasets have no footprint and were not binned "
+                   f"(first: {result.no_footprint[0]})", err=True)
+    if result.filtered_out:
+        click.echo(f"{result.filtered_out} datasets excluded by --gqa/--dataset-filter", err=True)
+    if not result.tasks:
+        return
+    click.echo(f"{result.datasets:,d} datasets -> {result.tasks:,d} tasks on {result.tiles:,d} tiles, "
+               f"periods {', '.join(result.periods)}")
+    for f in result.files:
+        click.echo(f"  wrote {f}")

@@ -1,0 +1,261 @@
+"""``save-tasks``: find datasets, bin them into tile x period tasks, write the cache.
+
+Pure orchestration over the sources (datacube index or documents), the vectorised
+binning and the writers. Outputs appear all together or not at all: everything is
+written under temporary names and renamed into place once complete.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timezone
+from itertools import islice
+from typing import Any
+from uuid import UUID
+
+import numpy as np
+import shapely
+from datacube.model import Dataset
+
+from .binning import TaskPlan, bin_datasets
+from .cache import CacheWriter, cache_exists
+from .errors import ConfigError, OutputExistsError
+from .fuse import fuse_datasets
+from .grid import parse_grid, tile_bounds
+from .period import NEEDS_TEMPORAL_RANGE, Period, check_frequency
+from .sources import InputProducts, parse_input_products
+from .summary import period_geojson, write_csv, write_geojson
+from .task import TileRange
+
+__all__ = ["SaveTasksRequest", "SaveTasksResult", "save_tasks", "output_paths"]
+
+Progress = Callable[[str, int, "int | None"], None]
+"""``progress(stage, done, total)``: stage is 'datasets' or 'binning'."""
+
+
+@dataclass(frozen=True)
+class SaveTasksRequest:
+    """Everything ``save-tasks`` needs, validated (see :meth:`validate`)."""
+
+    output: str
+    grid: str
+    input_products: str
+    frequency: str = "annual"
+    temporal_range: Period | None = None
+    tiles: TileRange | None = None
+    gqa: float | None = None
+    dataset_filter: dict[str, Any] = field(default_factory=dict)
+    ignore_time: tuple[str, ...] = ()
+    optional_products: tuple[str, ...] = ()
+    complevel: int = 6
+    overwrite: bool = False
+    env: str | None = None
+
+    def validate(self) -> None:
+        parse_grid(self.grid)
+        freq = check_frequency(self.frequency)
+        if self.temporal_range is None and freq in NEEDS_TEMPORAL_RANGE:
+            raise ConfigError(f"frequency {freq!r} needs --temporal-range or --year")
+        parse_input_products(self.input_products)
+        if not self.output.endswith(".db"):
+            raise ConfigError(f"output {self.output!r}: the task cache name must end in .db")
+        if cache_exists(self.output) and not self.overwrite:
+            raise OutputExistsError(f"{self.output} already exists; pass --overwrite to replace it")
+
+
+@dataclass
+class SaveTasksResult:
+    datasets: int = 0
+    tasks: int = 0
+    tiles: int = 0
+    periods: tuple[str, ...] = ()
+    files: list[str] = field(default_factory=list)
+    no_footprint: list[str] = field(default_factory=list)
+    filtered_out: int = 0
+    plan: TaskPlan | None = None
+
+
+def output_paths(output: str, periods: tuple[str, ...] = ()) -> dict[str, str]:
+    base = output[:-3] if output.endswith(".db") else output
+    out = {"cache": output, "csv": base + ".csv"}
+    out.update({f"geojson:{p}": f"{base}-{p}.geojson" for p in periods})
+    return out
+
+
+def _property(ds: Dataset, key: str) -> Any:
+    props = ds.metadata_doc.get("properties", {})
+    if key in props:
+        return props[key]
+    for k, v in props.items():  # search fields drop the namespace: collection_category
+        if k.split(":", 1)[-1] == key:
+            return v
+    try:
+        return getattr(ds.metadata, key)
+    except AttributeError:
+        return None
+
+
+def _matches(ds: Dataset, req: SaveTasksRequest) -> bool:
+    if req.gqa is not None:
+        v = _property(ds, "gqa:iterative_mean_xy")
+        if v is None or float(v) > req.gqa:
+            return False
+    return all(_property(ds, k) == v for k, v in req.dataset_filter.items())
+
+
+def _query_datasets(req: SaveTasksRequest, inputs: InputProducts, gs, on_doc: Callable[[], None]) -> Iterator[Dataset]:
+    """Datasets of every input entry, pre-filtered by the (padded) period and tiles."""
+    time_q = req.temporal_range.dc_query(pad_days=0.6) if req.temporal_range else {}
+    t0, t1 = time_q.get("time", (None, None))
+    by_time = set(inputs.entries) - set(req.ignore_time)
+
+    if inputs.names:
+        from odc.geo import Geometry
+
+        from .sources.index import index_datasets, index_products, open_datacube
+
+        dc = open_datacube(req.env)
+        index_products(dc, inputs.names)
+        query: dict[str, Any] = dict(req.dataset_filter)
+        if req.tiles is not None:
+            t = req.tiles
+            ax0, ay0, _, _ = tile_bounds(gs, t.x0, t.y0)
+            _, _, ax1, ay1 = tile_bounds(gs, t.x1 - 1, t.y1 - 1)
+            box = shapely.box(min(ax0, ax1), min(ay0, ay1), max(ax0, ax1), max(ay0, ay1))
+            query["geopolygon"] = Geometry(box, crs=gs.crs)
+        for name in inputs.names:
+            q = dict(query, **(time_q if name in by_time else {}))
+            for ds in index_datasets(dc, name, q):
+                on_doc()
+                yield ds
+    if inputs.locations:
+        from .sources.files import FileDatasets, expand_location
+
+        files = FileDatasets()
+        for loc in inputs.locations:
+            for ds in files.stream(expand_location(loc), on_doc):
+                if t0 is not None and loc in by_time:
+                    ct = ds.center_time.astimezone(timezone.utc).replace(tzinfo=None)
+                    if not (t0 <= ct <= t1):
+                        continue
+                yield ds
+
+
+def save_tasks(req: SaveTasksRequest, progress: Progress | None = None, log: Callable[[str], None] = lambda m: None) -> SaveTasksResult:
+    """Plan tasks and write the cache, CSV and GeoJSONs; nothing is written if no dataset is found."""
+    req.validate()
+    grid_name, gs = parse_grid(req.grid)
+    inputs = parse_input_products(req.input_products)
+    tick = progress or (lambda *a: None)
+    seen = [0]
+
+    def on_doc() -> None:
+        seen[0] += 1
+        if seen[0] % 500 == 0:
+            tick("datasets", seen[0], None)
+
+    result = SaveTasksResult()
+    stream: Iterator[Dataset] = _query_datasets(req, inputs, gs, on_doc)
+    stream = (ds for ds in stream if _matches(ds, req) or _count_out(result))
+    if inputs.fuse:
+        stream = fuse_datasets(stream, () if inputs.locations else inputs.names, optional=req.optional_products,
+                               ignore_time=req.ignore_time)
+
+    first = list(islice(stream, 100))
+    if not first:
+        log("found no datasets: nothing written")
+        return result
+
+    config: dict[str, Any] = {"grid": grid_name, "freq": req.frequency}
+    if req.tiles is not None:
+        config["tiles"] = [[req.tiles.x0, req.tiles.x1], [req.tiles.y0, req.tiles.y1]]
+    if req.temporal_range is not None:
+        config["temporal_range"] = req.temporal_range.short
+    config["query"] = {"product": str(inputs), **({"time": [t.isoformat() for t in req.temporal_range.dc_query(0.6)["time"]]}
+                                                  if req.temporal_range else {})}
+
+    tmp = f"{req.output}.tmp-{os.getpid()}"
+    writer = CacheWriter(tmp, grid_name, gs, config, first, complevel=req.complevel)
+    written: list[str] = []
+    try:
+        ids: list[str] = []
+        geoms: list[Any] = []
+        crs: list[str | None] = []
+        times: list[np.datetime64] = []
+        batch: list[Dataset] = []
+
+        def take(ds: Dataset) -> None:
+            ext = ds.extent
+            ids.append(str(ds.id))
+            geoms.append(ext.geom if ext is not None else None)
+            crs.append(str(ext.crs) if ext is not None and ext.crs is not None else None)
+            times.append(np.datetime64(ds.center_time.astimezone(timezone.utc).replace(tzinfo=None), "us"))
+            batch.append(ds)
+            if len(batch) >= 5000:
+                writer.save(batch)
+                batch.clear()
+
+        for ds in first:
+            take(ds)
+        for ds in stream:
+            take(ds)
+        writer.save(batch)
+        tick("datasets", len(ids), len(ids))
+
+        id_arr = np.array(ids)
+        t_arr = np.array(times, dtype="datetime64[us]")
+        plan = bin_datasets(gs, np.array(geoms, dtype=object), np.array(crs, dtype=object), t_arr,
+                            req.frequency, temporal_range=req.temporal_range, tiles=req.tiles,
+                            progress=lambda n: tick("binning", n, len(ids)))
+        result.datasets = len(ids)
+        result.no_footprint = [str(i) for i in id_arr[plan.no_footprint]]
+        result.plan = plan
+        if not plan.tasks:
+            writer.discard()
+            log(f"{len(ids)} datasets found but none falls in a task: nothing written")
+            return result
+        writer.add_tasks({t: [_uuid(i) for i in id_arr[m]] for t, m in zip(plan.tasks, plan.members)})
+        writer.close()
+
+        periods = tuple(sorted({t.period for t in plan.tasks}))
+        paths = output_paths(req.output, periods)
+        write_csv(paths["csv"] + ".tmp", plan, t_arr)
+        written.append(paths["csv"] + ".tmp")
+        for p, coll in period_geojson(gs, plan, t_arr).items():
+            write_geojson(paths[f"geojson:{p}"] + ".tmp", coll)
+            written.append(paths[f"geojson:{p}"] + ".tmp")
+        # the cache last: its presence means the plan is complete
+        for w in written:
+            os.replace(w, w[: -len(".tmp")])
+        os.replace(tmp, req.output)
+        if os.path.exists(tmp + "-lock"):
+            os.remove(tmp + "-lock")
+        result.tasks = len(plan.tasks)
+        result.tiles = len({(t.x, t.y) for t in plan.tasks})
+        result.periods = periods
+        result.files = [req.output] + [w[: -len(".tmp")] for w in written]
+        return result
+    except BaseException:
+        try:
+            writer.discard()
+        except Exception:
+            pass
+        for w in written:
+            if os.path.exists(w):
+                os.remove(w)
+        raise
+
+
+def _count_out(result: SaveTasksResult) -> bool:
+    result.filtered_out += 1
+    return False
+
+
+def _uuid(s: str):
+    from uuid import UUID
+
+    return UUID(s)
+
+
