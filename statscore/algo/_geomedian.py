@@ -21,6 +21,7 @@ from numba import njit, prange
 # no 'nnan'/'ninf': missing data is detected with NaN tests.
 _FM = {"contract", "reassoc", "arcp", "nsz", "afn"}
 
+_LANES = 16  # float32 lanes of a 512-bit vector; buffers are padded to a multiple
 _BIG = 2.0**40
 _SMALL = 2.0**-40
 
@@ -90,6 +91,13 @@ def _weiszfeld(xs, nv, wobs, eps, maxiters, y, d, w, R):
     wsum = 0.0
     for i in range(nv):
         wsum += wobs[i]
+    # pad to a multiple of the SIMD width with zero-weight observations at the origin:
+    # they add nothing to any sum, and the loops below run without scalar remainders
+    npad = min((nv + _LANES - 1) // _LANES * _LANES, xs.shape[1])
+    for i in range(nv, npad):
+        wobs[i] = np.float32(0.0)
+        for j in range(p):
+            xs[j, i] = np.float32(0.0)
     for j in range(p):
         acc = 0.0
         for i in range(nv):
@@ -101,16 +109,16 @@ def _weiszfeld(xs, nv, wobs, eps, maxiters, y, d, w, R):
     it = 0
     while it < maxiters:
         it += 1
-        for i in range(nv):
+        for i in range(npad):
             d[i] = np.float32(0.0)
         for j in range(p):
             yj = y[j]
-            for i in range(nv):
+            for i in range(npad):
                 t = xs[j, i] - yj
                 d[i] += t * t
         W = np.float32(0.0)
         eta = np.float32(0.0)
-        for i in range(nv):
+        for i in range(npad):
             di = d[i]
             if di > 0:
                 wi = wobs[i] / np.sqrt(di)
@@ -125,7 +133,7 @@ def _weiszfeld(xs, nv, wobs, eps, maxiters, y, d, w, R):
         for j in range(p):
             yj = y[j]
             s = np.float32(0.0)
-            for i in range(nv):
+            for i in range(npad):
                 s += (xs[j, i] - yj) * w[i]
             R[j] = s
             rr += np.float64(s) * s
@@ -145,21 +153,49 @@ def _weiszfeld(xs, nv, wobs, eps, maxiters, y, d, w, R):
     return it
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _insertion_sort(a, n):
-    for i in range(1, n):
-        v = a[i]
-        k = i - 1
-        while k >= 0 and a[k] > v:
-            a[k + 1] = a[k]
-            k -= 1
-        a[k + 1] = v
+@njit(cache=True, nogil=True)
+def _select(a, n, k):
+    """Reorder ``a[:n]`` so that ``a[k]`` is the k-th smallest (Hoare's quickselect,
+    median-of-three pivot); everything before it is <= and after it >=."""
+    lo = 0
+    hi = n - 1
+    while hi > lo:
+        mid = (lo + hi) // 2
+        if a[mid] < a[lo]:
+            a[mid], a[lo] = a[lo], a[mid]
+        if a[hi] < a[lo]:
+            a[hi], a[lo] = a[lo], a[hi]
+        if a[hi] < a[mid]:
+            a[hi], a[mid] = a[mid], a[hi]
+        pivot = a[mid]
+        i = lo
+        j = hi
+        while i <= j:
+            while a[i] < pivot:
+                i += 1
+            while a[j] > pivot:
+                j -= 1
+            if i <= j:
+                a[i], a[j] = a[j], a[i]
+                i += 1
+                j -= 1
+        if k <= j:
+            hi = j
+        elif k >= i:
+            lo = i
+        else:
+            return
 
 
 @njit(cache=True, nogil=True)
-def _nanmedian_small(a, n):
+def _nanmedian_small(a, n, rank):
     """Median of the non-NaN values in ``a[:n]`` (mean of the middle two for an even
-    count, as ``np.nanmedian``); reorders ``a``. NaN when none."""
+    count, as ``np.nanmedian``); reorders ``a``. NaN when none.
+
+    ``a`` must have room for ``n`` rounded up to a multiple of ``_LANES``.
+    Up to 64 values, by counting ranks: every pair is compared without branches
+    (vectorised), which beats a quickselect's unpredictable branches at these sizes.
+    """
     m = 0
     for i in range(n):
         if not math.isnan(a[i]):
@@ -167,49 +203,78 @@ def _nanmedian_small(a, n):
             m += 1
     if m == 0:
         return np.nan
-    _insertion_sort(a, m)
     h = m // 2
+    if m > 64:
+        _select(a, m, h)
+        hi = a[h]
+        if m % 2 == 1:
+            return np.float64(hi)
+        lo = a[0]  # the largest of a[:h], all <= a[h]
+        for i in range(1, h):
+            if a[i] > lo:
+                lo = a[i]
+        return 0.5 * (np.float64(lo) + np.float64(hi))
+    mpad = (m + _LANES - 1) // _LANES * _LANES  # a has room: buffers are padded
+    for j in range(m, mpad):
+        a[j] = np.inf  # never below a value, ties lose on position
+    for i in range(m):
+        ai = a[i]
+        r = np.int32(0)
+        for j in range(mpad):  # fixed trip count, no scalar remainder
+            r += np.int32((a[j] < ai) | ((a[j] == ai) & (j < i)))
+        rank[i] = r
+    hi = np.float32(0.0)
+    lo = np.float32(0.0)
+    for i in range(m):
+        if rank[i] == h:
+            hi = a[i]
+        if rank[i] == h - 1:
+            lo = a[i]
     if m % 2 == 1:
-        return np.float64(a[h])
-    return 0.5 * (np.float64(a[h - 1]) + np.float64(a[h]))
+        return np.float64(hi)
+    return 0.5 * (np.float64(lo) + np.float64(hi))
 
 
-@njit(cache=True, nogil=True)
-def _mads(xs, nv, m, k, sm, em, bc, out, o):
-    """smad, emad, bcmad of ``xs[:, :nv]`` around ``m`` into ``out[o:o+3]``.
+@njit(cache=True, nogil=True, fastmath=_FM)
+def _mads(xs, nv, m, k, sm, em, bc, den, xx, rank, out):
+    """smad, emad, bcmad of ``xs[:, :nv]`` around ``m`` into ``out[0:3]``.
 
-    Per observation, in float64: smad 1 - cos(x, m); emad ||x - m|| (undoing the
-    ``2**-k`` scaling); bcmad sum|x - m| / sum|x + m|. Each MAD is the median over
-    observations (undefined ratios, e.g. a zero vector, are skipped like NaN).
+    Per observation: smad 1 - cos(x, m); emad ||x - m|| (undoing the ``2**-k``
+    scaling); bcmad sum|x - m| / sum|x + m|. Each MAD is the median over observations
+    (undefined ratios, e.g. a zero vector, are skipped like NaN). The sums run over
+    bands for all observations at once (vectorised, float32: MADs need ~1e-6).
     """
     p = xs.shape[0]
     mm = 0.0
     for j in range(p):
         mm += np.float64(m[j]) * m[j]
-    mnorm = math.sqrt(mm)
-    back = math.ldexp(1.0, k)
+    mnorm = np.float32(math.sqrt(mm))
+    back = np.float32(math.ldexp(1.0, k))
     for i in range(nv):
-        dot = 0.0
-        xx = 0.0
-        e2 = 0.0
-        num = 0.0
-        den = 0.0
-        for j in range(p):
-            x = np.float64(xs[j, i])
-            mj = np.float64(m[j])
-            dot += x * mj
-            xx += x * x
+        sm[i] = np.float32(0.0)  # x . m
+        em[i] = np.float32(0.0)  # ||x - m||^2
+        bc[i] = np.float32(0.0)  # sum |x - m|
+    for i in range(nv):
+        den[i] = np.float32(0.0)  # sum |x + m|
+        xx[i] = np.float32(0.0)  # ||x||^2
+    for j in range(p):
+        mj = m[j]
+        for i in range(nv):
+            x = xs[j, i]
             e = x - mj
-            e2 += e * e
-            num += abs(e)
-            den += abs(x + mj)
-        nrm = math.sqrt(xx) * mnorm
-        sm[i] = 1.0 - dot / nrm if nrm > 0 else np.nan
-        em[i] = math.sqrt(e2) * back
-        bc[i] = num / den if den > 0 else np.nan
-    out[o] = _nanmedian_small(sm, nv)
-    out[o + 1] = _nanmedian_small(em, nv)
-    out[o + 2] = _nanmedian_small(bc, nv)
+            sm[i] += x * mj
+            em[i] += e * e
+            bc[i] += abs(e)
+            den[i] += abs(x + mj)
+            xx[i] += x * x
+    for i in range(nv):
+        nrm = np.sqrt(xx[i]) * mnorm
+        sm[i] = np.float32(1.0) - sm[i] / nrm if nrm > 0 else np.float32(np.nan)
+        em[i] = np.sqrt(em[i]) * back
+        bc[i] = bc[i] / den[i] if den[i] > 0 else np.float32(np.nan)
+    out[0] = _nanmedian_small(sm, nv, rank)
+    out[1] = _nanmedian_small(em, nv, rank)
+    out[2] = _nanmedian_small(bc, nv, rank)
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -226,16 +291,20 @@ def gm_mads_rows(
     """
     ny, nx, p, n = X.shape
     for r in prange(ny):
-        xs = np.empty((p, max(n, 1)), dtype=np.float32)
-        wv = np.empty(max(n, 1), dtype=np.float32)
-        d = np.empty(max(n, 1), dtype=np.float32)
-        w = np.empty(max(n, 1), dtype=np.float32)
-        sm = np.empty(max(n, 1), dtype=np.float64)
-        em = np.empty(max(n, 1), dtype=np.float64)
-        bc = np.empty(max(n, 1), dtype=np.float64)
+        npad = (max(n, 1) + _LANES - 1) // _LANES * _LANES
+        xs = np.empty((p, npad), dtype=np.float32)
+        wv = np.empty(npad, dtype=np.float32)
+        d = np.empty(npad, dtype=np.float32)
+        w = np.empty(npad, dtype=np.float32)
+        sm = np.empty(npad, dtype=np.float32)
+        em = np.empty(npad, dtype=np.float32)
+        bc = np.empty(npad, dtype=np.float32)
         y = np.empty(p, dtype=np.float32)
         R = np.empty(p, dtype=np.float32)
-        o3 = np.empty(3, dtype=np.float64)
+        den = np.empty(max(n, 1), dtype=np.float32)
+        xx = np.empty(max(n, 1), dtype=np.float32)
+        rank = np.empty(max(n, 1), dtype=np.int32)
+        o3 = np.empty(3, dtype=np.float32)
         for c in range(nx):
             nv, k = _gather(X, r, c, nodata, has_nodata, is_float, scale, offset, weight, xs, wv)
             count[r, c] = nv
@@ -253,7 +322,7 @@ def gm_mads_rows(
             for j in range(p):
                 gm[r, c, j] = np.float32(y[j] * back) if k != 0 else y[j]
             if want_mads:
-                _mads(xs, nv, y, k, sm, em, bc, o3, 0)
+                _mads(xs, nv, y, k, sm, em, bc, den, xx, rank, o3)
                 for q in range(3):
                     mads[r, c, q] = np.float32(o3[q])
 
@@ -265,18 +334,22 @@ def mads_rows(X, G, nodata, has_nodata, is_float, scale, offset, mads):
     ny, nx, p, n = X.shape
     ones = np.ones(max(n, 1), dtype=np.float32)
     for r in prange(ny):
+        npad = (max(n, 1) + _LANES - 1) // _LANES * _LANES
         xs = np.empty((p, max(n, 1)), dtype=np.float32)
         wv = np.empty(max(n, 1), dtype=np.float32)
-        sm = np.empty(max(n, 1), dtype=np.float64)
-        em = np.empty(max(n, 1), dtype=np.float64)
-        bc = np.empty(max(n, 1), dtype=np.float64)
+        sm = np.empty(npad, dtype=np.float32)
+        em = np.empty(npad, dtype=np.float32)
+        bc = np.empty(npad, dtype=np.float32)
         m = np.empty(p, dtype=np.float32)
-        o3 = np.empty(3, dtype=np.float64)
+        den = np.empty(max(n, 1), dtype=np.float32)
+        xx = np.empty(max(n, 1), dtype=np.float32)
+        rank = np.empty(max(n, 1), dtype=np.int32)
+        o3 = np.empty(3, dtype=np.float32)
         for c in range(nx):
             nv, k = _gather(X, r, c, nodata, has_nodata, is_float, scale, offset, ones, xs, wv)
             f = math.ldexp(1.0, -k)
             for j in range(p):
                 m[j] = np.float32(G[r, c, j] * f)
-            _mads(xs, nv, m, k, sm, em, bc, o3, 0)
+            _mads(xs, nv, m, k, sm, em, bc, den, xx, rank, o3)
             for q in range(3):
                 mads[r, c, q] = np.float32(o3[q])
