@@ -25,6 +25,7 @@ from ..errors import InputError, SourceError
 
 __all__ = ["expand_location", "read_document", "FileDatasets"]
 
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: ~10x faster
 DOC_PATTERNS = ("*.stac-item.json", "*.odc-metadata.yaml", "*.json", "*.yaml", "*.yml")
 
 
@@ -88,7 +89,7 @@ def read_document(url: str) -> dict[str, Any]:
             text = body.decode("utf-8")
         else:
             text = Path(urlparse(url).path if url.startswith("file://") else url).read_text("utf-8")
-        doc = json.loads(text) if url.endswith(".json") else yaml.safe_load(text)
+        doc = json.loads(text) if url.endswith(".json") else yaml.load(text, Loader=_Loader)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError) as e:
         raise InputError(f"{url}: unreadable document ({e.__class__.__name__}: {str(e).splitlines()[0]})") from None
     except Exception as e:  # S3 errors
@@ -107,6 +108,8 @@ def _kind(doc: dict[str, Any]) -> str:
         return "stac"
     if "measurements" in doc and isinstance(doc.get("measurements"), list) and "metadata_type" in doc:
         return "product"
+    if "dataset" in doc and "name" in doc and "measurements" not in doc:
+        return "metadata_type"
     if "product" in doc and ("crs" in doc or "grids" in doc or "$schema" in doc):
         return "eo3"
     return "unknown"
@@ -117,6 +120,7 @@ class FileDatasets:
 
     def __init__(self) -> None:
         self._eo3_type = None
+        self.metadata_types: dict[str, Any] = {}
         self.products: dict[str, Product] = {}
         self._stac_products: dict[str, Product] = {}
 
@@ -127,11 +131,25 @@ class FileDatasets:
             self._eo3_type = EO3_MD_TYPE
         return self._eo3_type
 
-    def add_product(self, doc: dict[str, Any], url: str) -> None:
+    def add_metadata_type(self, doc: dict[str, Any], url: str) -> None:
+        from datacube.model import metadata_from_doc
+
         try:
-            if doc.get("metadata_type") != "eo3":
-                raise ValueError(f"metadata_type {doc.get('metadata_type')!r} is not eo3")
-            self.products[doc["name"]] = Product(self._metadata_type(), doc)
+            self.metadata_types[doc["name"]] = metadata_from_doc(doc)
+        except Exception as e:
+            raise InputError(f"{url}: invalid metadata type definition ({e})") from None
+
+    def _known_type(self, name: Any) -> bool:
+        return name == "eo3" or name in self.metadata_types
+
+    def add_product(self, doc: dict[str, Any], url: str) -> None:
+        mt_name = doc.get("metadata_type")
+        if not self._known_type(mt_name):
+            raise InputError(f"{url}: product {doc.get('name')!r} uses metadata type {mt_name!r}; "
+                             "include its definition among the documents")
+        mt = self._metadata_type() if mt_name == "eo3" else self.metadata_types[mt_name]
+        try:
+            self.products[doc["name"]] = Product(mt, doc)
         except Exception as e:
             raise InputError(f"{url}: invalid product definition ({e})") from None
 
@@ -152,6 +170,9 @@ class FileDatasets:
         kind = _kind(doc)
         if kind == "product":
             self.add_product(doc, url)
+            return None
+        if kind == "metadata_type":
+            self.add_metadata_type(doc, url)
             return None
         if kind == "stac":
             return self._from_stac(doc, url)
@@ -188,12 +209,41 @@ class FileDatasets:
         return ds
 
     def stream(self, urls: Iterable[str], on_doc: Callable[[], None] | None = None) -> Iterator[Dataset]:
+        """Datasets of the documents at ``urls``, in order.
+
+        Definitions may come in any order in the listing: a product whose metadata type
+        has not been seen, or an eo3 document whose product has not, waits until the end;
+        only then is a product definition derived for products that still have none.
+        """
+        products: list[tuple[dict[str, Any], str]] = []
+        waiting: list[tuple[dict[str, Any], str]] = []
         for url in urls:
-            ds = self.dataset(read_document(url), url)
+            doc = read_document(url)
             if on_doc is not None:
                 on_doc()
+            kind = _kind(doc)
+            if kind == "product" and not self._known_type(doc.get("metadata_type")):
+                products.append((doc, url))
+                continue
+            if kind == "eo3" and _product_name(doc, url) not in self.products:
+                waiting.append((doc, url))
+                continue
+            ds = self.dataset(doc, url)
             if ds is not None:
                 yield ds
+        for doc, url in products:
+            self.add_product(doc, url)
+        for doc, url in waiting:
+            ds = self.dataset(doc, url)
+            if ds is not None:
+                yield ds
+
+
+def _product_name(doc: dict[str, Any], url: str) -> str:
+    try:
+        return str(doc["product"]["name"])
+    except (KeyError, TypeError):
+        raise InputError(f"{url}: eo3 document has no product.name") from None
 
 
 def _band_header(path: str, doc_url: str) -> tuple[str, float | int | None]:
