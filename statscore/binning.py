@@ -93,7 +93,7 @@ def tile_hits(
         codes, inv = np.unique(crs_arr[ok_rows].astype(str), return_inverse=True)
         for k, code in enumerate(codes):
             sel = ok_rows[inv == k]
-            grid_geoms[sel] = _to_grid_crs(geoms[sel], code, gs.crs)
+            grid_geoms[sel] = _to_grid_crs(geoms[sel], str(code), gs.crs)  # odc-geo mis-reads np.str_
     still_empty = np.zeros(n, dtype=bool)
     still_empty[ok_rows] = shapely.is_empty(grid_geoms[ok_rows])
     missing |= still_empty
@@ -202,8 +202,13 @@ def bin_datasets(
     cat = lambda parts: np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)  # noqa: E731
     rows, ix, iy, nf = cat(parts_r), cat(parts_x), cat(parts_y), cat(parts_nf)
 
-    tiles_xy, tinv = np.unique(np.stack([ix, iy], axis=1), axis=0, return_inverse=True)
+    # one int64 key per tile, ordered by x then y (the task order)
+    x_min = int(ix.min()) if len(ix) else 0
+    y_min = int(iy.min()) if len(iy) else 0
+    y_span = int(iy.max()) - y_min + 1 if len(iy) else 1
+    tkeys, tinv = np.unique((ix - x_min) * y_span + (iy - y_min), return_inverse=True)
     tinv = tinv.reshape(-1)
+    tiles_xy = np.stack([tkeys // y_span + x_min, tkeys % y_span + y_min], axis=1)
     offs_tile = solar_offset_hours(gs, tiles_xy[:, 0], tiles_xy[:, 1]) if len(tiles_xy) else np.zeros(0, np.int64)
     utc_offset = {(int(x), int(y)): int(o) for (x, y), o in zip(tiles_xy, offs_tile)}
     tile_totals = {(int(x), int(y)): int(c) for (x, y), c in zip(tiles_xy, np.bincount(tinv, minlength=len(tiles_xy)))}
@@ -220,16 +225,14 @@ def bin_datasets(
     # tasks sort by period string (as odc-stats sorts its task tuples), then x, y
     periods = sorted(labels)
     rank = np.array([periods.index(lb) for lb in labels], dtype=np.int64)
-    prow, ptile, pcode = rows[k], tinv[k], rank[np.asarray(codes)]
-    px, py = tiles_xy[ptile, 0], tiles_xy[ptile, 1]
-    order = np.lexsort((prow, py, px, pcode))
-    prow, px, py, pcode = prow[order], px[order], py[order], pcode[order]
-    # drop duplicate (task, row) pairs, then split into tasks
-    same = (np.diff(pcode) == 0) & (np.diff(px) == 0) & (np.diff(py) == 0)
-    dup = np.concatenate([[False], same & (np.diff(prow) == 0)])
-    prow, px, py, pcode = prow[~dup], px[~dup], py[~dup], pcode[~dup]
-    new_task = np.concatenate([[True], ~((np.diff(pcode) == 0) & (np.diff(px) == 0) & (np.diff(py) == 0))])
-    starts = np.flatnonzero(new_task)
+    # one sort of (task, row) keys orders tasks as odc-stats does and rows within them
+    task_key = rank[np.asarray(codes)] * len(tiles_xy) + tinv[k]
+    pair = np.unique(task_key * len(times) + rows[k])  # sorted, duplicates dropped
+    task_key, prow = np.divmod(pair, len(times))
+    starts = np.flatnonzero(np.concatenate([[True], np.diff(task_key) != 0]))
     members = np.split(prow, starts[1:])
-    tasks = [TileIdx(str(periods[pcode[i]]), int(px[i]), int(py[i])) for i in starts]
+    tasks = []
+    for tk in task_key[starts]:
+        p, t = divmod(int(tk), len(tiles_xy))
+        tasks.append(TileIdx(periods[p], int(tiles_xy[t, 0]), int(tiles_xy[t, 1])))
     return TaskPlan(tasks, members, utc_offset, tile_totals, nf)
