@@ -5,6 +5,7 @@ medoid, mask morphology.
 ``smad_pcm``, ``emad_pcm``, ``bcmad_pcm``).
 """
 
+from .count import clear_count, count_valid
 from .geomedian import (
     DEFAULT_BLOCK_BYTES,
     GeomedianMads,
@@ -15,14 +16,29 @@ from .geomedian import (
     nangeomedian_pcm,
     smad_pcm,
 )
+from .medoid import medoid, medoid_composite
+from .morphology import closing, dilation, erosion, mask_cleanup, opening
+from .percentile import percentile, xr_quantile, xr_quantile_bands
 
 __all__ = [
     "DEFAULT_BLOCK_BYTES",
     "GeomedianMads",
     "bcmad_pcm",
+    "clear_count",
+    "closing",
+    "count_valid",
+    "dilation",
     "emad_pcm",
+    "erosion",
     "geomedian_mads",
     "geomedian_with_mads",
+    "mask_cleanup",
+    "medoid",
+    "medoid_composite",
     "nangeomedian_pcm",
+    "opening",
+    "percentile",
     "smad_pcm",
+    "xr_quantile",
+    "xr_quantile_bands",
 ]
