@@ -10,6 +10,7 @@ footprints take a few seconds.
 from __future__ import annotations
 
 import uuid
+from functools import lru_cache
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -72,6 +73,7 @@ class FootprintSet:
         return out
 
 
+@lru_cache(maxsize=8)
 def _units(product: str, region: shapely.Geometry):
     """Per tile x track (S2) or path/row (Landsat): polygon, epsg, code, first solar
     date, revisit days, and hours from solar midnight to the UTC pass time."""
