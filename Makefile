@@ -28,6 +28,8 @@ demo: $(STAMP)
 $(BENCH_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test,bench]'
 	$(PY) -m pip install --quiet --no-deps odc-stats==1.9.14
+	# odc-stats installs a console script of the same name: put ours back
+	$(PY) -m pip install --quiet --no-deps --force-reinstall -e .
 	@touch $@
 
 bench: $(BENCH_STAMP)

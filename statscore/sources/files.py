@@ -202,6 +202,9 @@ class FileDatasets:
             item = pystac.Item.from_dict(doc)
             item.set_self_href(_as_uri(url))
             (ds,) = list(stac2ds([item], product_cache=self._stac_products))
+            # the converter leaves datetime objects in the document: make it plain JSON
+            doc = json.loads(json.dumps(ds.metadata_doc, default=_json_default))
+            ds = Dataset(ds.product, doc, uri=ds.uri)
             _ = ds.id, ds.center_time
         except Exception as e:
             raise InputError(f"{url}: invalid STAC item ({e.__class__.__name__}: {e})") from None
@@ -237,6 +240,12 @@ class FileDatasets:
             ds = self.dataset(doc, url)
             if ds is not None:
                 yield ds
+
+
+def _json_default(o: Any) -> Any:
+    if hasattr(o, "isoformat"):
+        return o.isoformat()
+    raise TypeError(f"{o.__class__.__name__} is not JSON serialisable")
 
 
 def _product_name(doc: dict[str, Any], url: str) -> str:
