@@ -353,3 +353,13 @@ def mads_rows(X, G, nodata, has_nodata, is_float, scale, offset, mads):
             _mads(xs, nv, m, k, sm, em, bc, den, xx, rank, o3)
             for q in range(3):
                 mads[r, c, q] = np.float32(o3[q])
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def copy_rows(src, dst):
+    """dst[r, t, :] = src[t, r, :] for a (time, rows, x) block, rows in parallel."""
+    nt, ny, nx = src.shape
+    for r in prange(ny):
+        for t in range(nt):
+            for c in range(nx):
+                dst[r, t, c] = src[t, r, c]

@@ -365,7 +365,9 @@ def geomedian_with_mads(
     out_gm = [np.empty((ny, nx), dtype=dtype) for _ in range(nb)]
     mads = np.empty((ny, nx, 3), dtype=np.float32) if compute_mads else None
     count = np.empty((ny, nx), dtype=np.uint16)
-    buf = np.empty((nb, nt, rows, nx), dtype=dtype)
+    # (row, band, time, x): one row's data is contiguous, so the per-pixel gather in
+    # the kernel stays within a few hundred KiB (L2, few TLB pages) per row
+    buf = np.empty((rows, nb, nt, nx), dtype=dtype)
     gm_blk = np.empty((rows, nx, nb), dtype=np.float32)
     mads_blk = np.empty((rows, nx, 3) if compute_mads else (1, 1, 3), dtype=np.float32)
     iters = np.empty((rows, nx), dtype=np.int32)
@@ -375,7 +377,7 @@ def geomedian_with_mads(
             r1 = min(ny, r0 + rows)
             h = r1 - r0
             _load_rows(bands, ydim, r0, r1, buf)
-            X = buf[:, :, :h, :].transpose(2, 3, 0, 1)
+            X = buf[:h].transpose(0, 3, 1, 2)
             _k.gm_mads_rows(X, nd, has_nd, is_float, float(scale), float(offset), w, eps,
                             maxiters, compute_mads, gm_blk[:h], mads_blk[:h] if compute_mads
                             else mads_blk, count[r0:r1], iters[:h])
@@ -411,7 +413,8 @@ def geomedian_with_mads(
 
 
 def _load_rows(bands: list, ydim: str, r0: int, r1: int, buf: np.ndarray) -> None:
-    """Rows r0:r1 of every band into ``buf[b, :, :r1-r0, :]`` (computing dask data)."""
+    """Rows r0:r1 of every band into ``buf[:r1-r0, b]`` (computing dask data); the
+    copy is spread over the kernel threads."""
     h = r1 - r0
     parts = [b.data[:, r0:r1, :] for b in bands]
     if any(hasattr(p, "dask") for p in parts):
@@ -419,4 +422,7 @@ def _load_rows(bands: list, ydim: str, r0: int, r1: int, buf: np.ndarray) -> Non
 
         parts = dask.compute(*parts)
     for j, part in enumerate(parts):
-        np.copyto(buf[j, :, :h, :], np.asarray(part))
+        part = np.asarray(part)
+        if part.dtype != buf.dtype:
+            part = part.astype(buf.dtype)
+        _k.copy_rows(part, buf[:h, j])
