@@ -3,7 +3,6 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-BENCH_STAMP := $(VENV)/.bench-installed
 DEMO_DIR ?= demo-output
 PYTEST_ARGS ?=
 
@@ -15,6 +14,9 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet --no-deps odc-stats==1.9.14
+	# odc-stats installs a console script of the same name: put ours back
+	$(PY) -m pip install --quiet --no-deps --force-reinstall -e .
 	@touch $@
 
 venv: $(STAMP)
@@ -25,14 +27,7 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m statscore.demo --out $(DEMO_DIR)
 
-$(BENCH_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet -e '.[test,bench]'
-	$(PY) -m pip install --quiet --no-deps odc-stats==1.9.14
-	# odc-stats installs a console script of the same name: put ours back
-	$(PY) -m pip install --quiet --no-deps --force-reinstall -e .
-	@touch $@
-
-bench: $(BENCH_STAMP)
+bench: $(STAMP)
 	$(PY) -m benchmarks $(BENCH_ARGS)
 
 clean:
