@@ -269,12 +269,14 @@ def _write_scene(
     for gname, gbox in grids.items():
         x, y, lon, lat = _pixel_lonlat(gbox, acq.epsg)
         valid = shapely.contains_xy(footprint, x, y)
-        rho = world.reflectance(lon, lat, acq.solar_date)
         lc = world.land_cover(lon, lat)
+        rho = world.reflectance(lon, lat, acq.solar_date, lc)
         opacity, shadow = world.clouds(lon, lat, acq.solar_date, track, cover)
-        rho *= np.where(shadow, np.float32(CLOUD_SHADOW_FACTOR), np.float32(1.0))
-        rho = rho * (1 - opacity) + _CLOUD[:, None, None].astype(np.float32) * opacity
-        rho *= 1.0 + rng.normal(0, 0.01, rho.shape).astype(np.float32)
+        if shadow.any():
+            rho[:, shadow] *= np.float32(CLOUD_SHADOW_FACTOR)
+        if opacity.any():
+            rho = rho * (1 - opacity) + _CLOUD[:, None, None].astype(np.float32) * opacity
+        rho *= 1.0 + np.float32(0.01) * rng.standard_normal(rho.shape, dtype=np.float32)
         for b in product.bands:
             if band_grids[b.name] != gname:
                 continue

@@ -100,10 +100,12 @@ class World:
         lc[wet < -1.55] = LandCover.WATER
         return lc
 
-    def reflectance(self, lon: np.ndarray, lat: np.ndarray, when: date) -> np.ndarray:
+    def reflectance(
+        self, lon: np.ndarray, lat: np.ndarray, when: date, lc: np.ndarray | None = None
+    ) -> np.ndarray:
         """Cloud-free surface reflectance x 10000, shape ``(10, *lon.shape)`` float32,
-        in the order of ``WAVELENGTHS_UM``."""
-        lc = self.land_cover(lon, lat)
+        in the order of ``WAVELENGTHS_UM`` (pass ``lc`` if already computed)."""
+        lc = self.land_cover(lon, lat) if lc is None else lc
         doy = when.timetuple().tm_yday
         south = np.mean(lat) < 0
         peak = 260 if south else 170  # spring green-up
