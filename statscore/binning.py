@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 import shapely
 from odc.geo import CRS
@@ -72,6 +73,85 @@ def _repair(g):
     return g.buffer(0) if not g.is_valid else g
 
 
+@numba.njit(cache=True, inline="always")
+def _seg_meets_box(ax, ay, bx, by, x0, y0, x1, y1):  # pragma: no cover - compiled
+    """Closed segment vs closed box (Liang-Barsky clipping, boundaries included)."""
+    t0, t1 = 0.0, 1.0
+    dx, dy = bx - ax, by - ay
+    for p, q in ((-dx, ax - x0), (dx, x1 - ax), (-dy, ay - y0), (dy, y1 - ay)):
+        if p == 0.0:
+            if q < 0.0:
+                return False
+        else:
+            r = q / p
+            if p < 0.0:
+                if r > t1:
+                    return False
+                if r > t0:
+                    t0 = r
+            else:
+                if r < t0:
+                    return False
+                if r < t1:
+                    t1 = r
+    return True
+
+
+@numba.njit(cache=True, parallel=True)
+def _rings_meet_boxes(xy, start, stop, which, x0, y0, x1, y1):  # pragma: no cover - compiled
+    """For each pair i: does ring ``which[i]`` (a closed polygon) meet box i?
+
+    A polygon and a box meet iff an edge of the polygon meets the box, or the box lies
+    inside the polygon (then any box corner is inside: ray casting on one corner).
+    """
+    n = len(which)
+    out = np.zeros(n, dtype=np.bool_)
+    for i in numba.prange(n):
+        r = which[i]
+        a, b = start[r], stop[r]
+        hit = False
+        for k in range(a, b - 1):
+            if _seg_meets_box(xy[k, 0], xy[k, 1], xy[k + 1, 0], xy[k + 1, 1], x0[i], y0[i], x1[i], y1[i]):
+                hit = True
+                break
+        if not hit:  # box entirely inside the polygon?
+            px, py = x0[i], y0[i]
+            inside = False
+            for k in range(a, b - 1):
+                xa, ya, xb, yb = xy[k, 0], xy[k, 1], xy[k + 1, 0], xy[k + 1, 1]
+                if (ya > py) != (yb > py):
+                    if px < xa + (py - ya) * (xb - xa) / (yb - ya):
+                        inside = not inside
+            hit = inside
+        out[i] = hit
+    return out
+
+
+def _intersects_boxes(g: np.ndarray, which: np.ndarray, x0, y0, x1, y1) -> np.ndarray:
+    """``shapely.intersects(g[which], box(x0, y0, x1, y1))``, compiled for simple polygons.
+
+    Footprints are single-ring polygons; anything else (holes, multi-part) goes to shapely.
+    """
+    simple = (shapely.get_type_id(g) == 3) & (shapely.get_num_interior_rings(g) == 0)
+    out = np.zeros(len(which), dtype=bool)
+    use = simple[which]
+    if use.any():
+        rings = shapely.get_exterior_ring(g)
+        xy, idx = shapely.get_coordinates(rings[simple], return_index=True)
+        counts = np.bincount(idx, minlength=int(simple.sum()))
+        stop_s = np.cumsum(counts)
+        start_s = stop_s - counts
+        pos = np.full(len(g), -1, dtype=np.int64)
+        pos[np.flatnonzero(simple)] = np.arange(int(simple.sum()))
+        sel = np.flatnonzero(use)
+        out[sel] = _rings_meet_boxes(np.ascontiguousarray(xy), start_s, stop_s, pos[which[sel]],
+                                     x0[sel], y0[sel], x1[sel], y1[sel])
+    rest = np.flatnonzero(~use)
+    if len(rest):
+        out[rest] = shapely.intersects(g[which[rest]], shapely.box(x0[rest], y0[rest], x1[rest], y1[rest]))
+    return out
+
+
 def tile_hits(
     gs: GridSpec,
     geoms: np.ndarray,
@@ -126,9 +206,9 @@ def tile_hits(
     multi = keep & (cnt[local] > 1)
     if multi.any():
         idx = np.flatnonzero(multi)
-        shapely.prepare(g)
-        boxes = shapely.box(*tile_bounds(gs, cix[idx], ciy[idx]))
-        keep[idx] = shapely.intersects(g[local[idx]], boxes)
+        bx0, by0, bx1, by1 = tile_bounds(gs, cix[idx].astype(np.float64), ciy[idx].astype(np.float64))
+        keep[idx] = _intersects_boxes(g, local[idx], np.minimum(bx0, bx1), np.minimum(by0, by1),
+                                      np.maximum(bx0, bx1), np.maximum(by0, by1))
     return TileHits(
         rows=ok_rows[local[keep]],
         ix=cix[keep],
@@ -143,6 +223,16 @@ def solar_offset_hours(gs: GridSpec, ix: np.ndarray, iy: np.ndarray) -> np.ndarr
     tr = Transformer.from_crs(gs.crs.proj, CRS("EPSG:4326").proj, always_xy=True)
     lon, _ = tr.transform((x0 + x1) / 2, (y0 + y1) / 2)
     return np.trunc(np.asarray(lon) * 24 / 360 + 0.5).astype(np.int64)
+
+
+def _unique_inverse(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted unique keys and the inverse index (sort based: faster than np.unique's hash here)."""
+    order = np.argsort(keys, kind="stable")
+    sk = keys[order]
+    first = np.concatenate([[True], np.diff(sk) != 0]) if len(sk) else np.zeros(0, bool)
+    inv = np.empty(len(keys), dtype=np.int64)
+    inv[order] = np.cumsum(first) - 1
+    return sk[first], inv
 
 
 @dataclass
@@ -206,8 +296,7 @@ def bin_datasets(
     x_min = int(ix.min()) if len(ix) else 0
     y_min = int(iy.min()) if len(iy) else 0
     y_span = int(iy.max()) - y_min + 1 if len(iy) else 1
-    tkeys, tinv = np.unique((ix - x_min) * y_span + (iy - y_min), return_inverse=True)
-    tinv = tinv.reshape(-1)
+    tkeys, tinv = _unique_inverse((ix - x_min) * y_span + (iy - y_min))
     tiles_xy = np.stack([tkeys // y_span + x_min, tkeys % y_span + y_min], axis=1)
     offs_tile = solar_offset_hours(gs, tiles_xy[:, 0], tiles_xy[:, 1]) if len(tiles_xy) else np.zeros(0, np.int64)
     utc_offset = {(int(x), int(y)): int(o) for (x, y), o in zip(tiles_xy, offs_tile)}
@@ -227,7 +316,8 @@ def bin_datasets(
     rank = np.array([periods.index(lb) for lb in labels], dtype=np.int64)
     # one sort of (task, row) keys orders tasks as odc-stats does and rows within them
     task_key = rank[np.asarray(codes)] * len(tiles_xy) + tinv[k]
-    pair = np.unique(task_key * len(times) + rows[k])  # sorted, duplicates dropped
+    pair = np.sort(task_key * len(times) + rows[k])
+    pair = pair[np.concatenate([[True], np.diff(pair) != 0])]  # duplicates dropped
     task_key, prow = np.divmod(pair, len(times))
     starts = np.flatnonzero(np.concatenate([[True], np.diff(task_key) != 0]))
     members = np.split(prow, starts[1:])

@@ -123,3 +123,29 @@ def test_chunked_binning_equals_one_pass(ls8_cache):
     assert a.tasks == b.tasks
     assert all((x == y).all() for x, y in zip(a.members, b.members))
     assert seen[-1] == len(ids) and seen == sorted(seen)
+
+
+def test_compiled_polygon_box_test_agrees_with_shapely():
+    from statscore.binning import _intersects_boxes
+
+    rng = np.random.default_rng(3)
+    n = 3000
+    cx, cy = rng.uniform(0, 100, n), rng.uniform(0, 100, n)
+    polys = []
+    for i in range(n):  # random star-shaped polygons, some with holes, some touching box edges
+        k = rng.integers(3, 9)
+        ang = np.sort(rng.uniform(0, 2 * np.pi, k))
+        rad = rng.uniform(1, 15, k)
+        ring = np.column_stack([cx[i] + rad * np.cos(ang), cy[i] + rad * np.sin(ang)])
+        if i % 50 == 0:
+            polys.append(shapely.Polygon(ring, [shapely.box(cx[i] - 0.3, cy[i] - 0.3, cx[i] + 0.3, cy[i] + 0.3).exterior.coords]))
+        else:
+            polys.append(shapely.Polygon(ring))
+    g = np.array(polys, dtype=object)
+    which = rng.integers(0, n, 20000)
+    x0 = np.floor(rng.uniform(-10, 110, len(which)) / 10) * 10  # grid-aligned boxes: many exact touches
+    y0 = np.floor(rng.uniform(-10, 110, len(which)) / 10) * 10
+    got = _intersects_boxes(g, which, x0, y0, x0 + 10, y0 + 10)
+    want = shapely.intersects(g[which], shapely.box(x0, y0, x0 + 10, y0 + 10))
+    assert got.sum() > 300
+    assert (got == want).all()
