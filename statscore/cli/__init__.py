@@ -26,4 +26,5 @@ def main() -> None:
     """Statistical products from Earth observation data (odc-stats compatible)."""
 
 
-from . import save_tasks as _save_tasks  # noqa: E402,F401  (registers the command)
+from . import run as _run  # noqa: E402,F401  (registers the commands)
+from . import save_tasks as _save_tasks  # noqa: E402,F401

@@ -1,0 +1,86 @@
+"""``odc-stats run``: process tasks of a cache into COGs + STAC + eo3 products."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import yaml
+
+from ..config import load_run_config
+from ..errors import ConfigError
+from ..task import render_task
+from . import main
+
+
+def _yaml_or_file(text: str | None, what: str) -> dict | None:
+    if text is None:
+        return None
+    try:
+        if not text.lstrip().startswith("{") and ":" not in text:
+            with open(text, encoding="utf8") as f:
+                text = f.read()
+        data = yaml.safe_load(text)
+    except OSError as e:
+        raise ConfigError(f"{what} {text!r}: cannot read ({e.strerror})") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{what}: not valid YAML ({str(e).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{what}: expected a mapping")
+    return data
+
+
+@main.command("run")
+@click.argument("filedb")
+@click.argument("tasks", nargs=-1)
+@click.option("--config", "config_path", help="Run config YAML (plugin, plugin_config, product, cog_opts, ...).")
+@click.option("--plugin", help="Plugin short name (gm-s2, pq, ...) or dotted class path.")
+@click.option("--plugin-config", help="Plugin settings as YAML text or a YAML file.")
+@click.option("--cog-config", help="cog_opts as YAML text or a YAML file.")
+@click.option("--resampling", help="Resampling for reprojection (plugin default otherwise).")
+@click.option("--resolution", type=float, help="Output pixel size (must divide the tile size).")
+@click.option("--threads", type=int, help="Threads (-1: all the CPUs this process may use).")
+@click.option("--memory-limit", help="Memory limit, e.g. 8G (default: the cgroup/machine limit).")
+@click.option("--location", help="Output root: file:///path or s3://bucket/prefix.")
+@click.option("--overwrite", is_flag=True, default=None, help="Recompute tasks whose output exists.")
+@click.option("--public/--no-public", default=None, help="Write S3 objects with the public-read ACL.")
+@click.option("--max-processing-time", type=int, help="Seconds after which a task is cancelled and reported failed.")
+@click.option("--heartbeat-filepath", help="File touched while tasks run.")
+@click.option("--dataset-filters", help="Only use datasets matching these JSON filters (|-separated).")
+@click.option("--dryrun", is_flag=True, help="Only list the tasks with new/skip/recompute status.")
+def run_cmd(filedb, tasks, config_path, plugin, plugin_config, cog_config, resampling, resolution, threads,
+            memory_limit, location, overwrite, public, max_processing_time, heartbeat_filepath, dataset_filters,
+            dryrun) -> None:
+    """Run tasks of FILEDB (all by default). TASKS: '2015--P1Y/49/24', 'x49/y24/2015--P1Y', index, slice '::10', or '-' for stdin."""
+    from ..plugins import resolve_plugin
+    from ..run import TaskReader, run_tasks, select_tasks
+
+    cfg = load_run_config(config_path)
+    cfg = cfg.merged(plugin=plugin, plugin_config=_yaml_or_file(plugin_config, "--plugin-config"),
+                     cog_opts=_yaml_or_file(cog_config, "--cog-config"), resampling=resampling, resolution=resolution,
+                     threads=threads, memory_limit=memory_limit, output_location=location, overwrite=overwrite,
+                     s3_acl=("public-read" if public else None) if public is not None else None,
+                     max_processing_time=max_processing_time, heartbeat_filepath=heartbeat_filepath,
+                     dataset_filters=dataset_filters)
+    if not cfg.plugin:
+        raise ConfigError("no plugin: pass --plugin or set 'plugin' in --config")
+    if not cfg.output_location:
+        raise ConfigError("no output location: pass --location or set 'output_location' in --config")
+    plugin_obj = resolve_plugin(cfg.plugin, cfg.plugin_config)
+    reader = TaskReader(filedb)
+    specs = list(tasks)
+    if specs == ["-"]:
+        specs = [line for line in sys.stdin.read().split() if line]
+    selected = select_tasks(reader.all_tiles, specs)
+
+    def report(oc) -> None:
+        line = f"{render_task(oc.tile)}  {oc.status:<9} {oc.seconds:6.1f}s  {oc.reason}"
+        click.echo(line, err=oc.status == "failed")
+
+    outcomes = run_tasks(reader, selected, plugin_obj, cfg, location=cfg.output_location, plugin_name=cfg.plugin,
+                         dryrun=dryrun, on_outcome=report)
+    failed = [o for o in outcomes if o.status == "failed"]
+    click.echo(f"{len(outcomes)} tasks: {sum(o.status == 'done' for o in outcomes)} done, "
+               f"{sum(o.status == 'skipped' for o in outcomes)} skipped, {len(failed)} failed")
+    if failed:
+        sys.exit(1)

@@ -1,0 +1,106 @@
+"""The ``run`` configuration file (odc-stats' keys), validated once into typed objects.
+
+Unlike odc-stats, an unknown or misspelt key is an error that names it and suggests the
+right one. Command-line options override the file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import ConfigError, suggest
+
+__all__ = ["ProductConfig", "RunConfig", "load_run_config"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProductConfig(_Strict):
+    """``product:`` — how outputs are named and described."""
+
+    name: str | None = None
+    short_name: str | None = None
+    version: str = "0.0.0"
+    product_family: str = "statistics"
+    collections_site: str = ""
+    producer: str = "example.org"
+    properties: dict[str, Any] = Field(default_factory=dict)
+    region_code_format: str = "x{x:02d}y{y:02d}"
+    naming_conventions_values: str = "dea_c3"
+    explorer_path: str = ""
+    classifier: str = "level3"
+    maturity: str | None = "final"
+    collection_number: int = 3
+    nodata: dict[str, int | float] | None = None
+
+
+class RunConfig(_Strict):
+    """Top-level keys of odc-stats' run config."""
+
+    plugin: str | None = None
+    plugin_config: dict[str, Any] = Field(default_factory=dict)
+    product: ProductConfig = Field(default_factory=ProductConfig)
+    threads: int = -1
+    memory_limit: str = ""
+    output_location: str | None = None
+    s3_acl: str | None = None
+    overwrite: bool = False
+    max_processing_time: int = 0
+    job_queue_max_lease: int = 300
+    renew_safety_margin: int = 30
+    future_poll_interval: int = 5
+    heartbeat_filepath: str | None = None
+    cog_opts: dict[str, Any] = Field(default_factory=dict)
+    resampling: str | None = None
+    resolution: float | None = None
+    dataset_filters: str | None = None
+
+    def merged(self, **overrides: Any) -> RunConfig:
+        """A copy with command-line values (those not None) applied."""
+        data = self.model_dump()
+        for k, v in overrides.items():
+            if v is None:
+                continue
+            if k == "product":
+                data["product"] = {**data["product"], **v}
+            else:
+                data[k] = v
+        return _validate(data, "command line")
+
+
+def _fields(model: type[BaseModel]) -> list[str]:
+    return list(model.model_fields)
+
+
+def _validate(data: dict[str, Any], where: str) -> RunConfig:
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        if err["type"] == "extra_forbidden":
+            key = str(err["loc"][-1])
+            valid = _fields(ProductConfig) if len(err["loc"]) > 1 and err["loc"][0] == "product" else _fields(RunConfig)
+            raise ConfigError(f"{where}: unknown key {loc!r}{suggest(key, valid)}; valid keys: {', '.join(valid)}") from None
+        raise ConfigError(f"{where}: {loc}: {err['msg']}") from None
+
+
+def load_run_config(path: str | Path | None) -> RunConfig:
+    """Read and validate a run config YAML (``None``: all defaults)."""
+    if path is None:
+        return RunConfig()
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf8")) or {}
+    except OSError as e:
+        raise ConfigError(f"--config {path}: cannot read ({e.strerror})") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"--config {path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"--config {path}: expected a mapping of settings")
+    return _validate(data, str(path))

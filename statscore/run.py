@@ -1,0 +1,267 @@
+"""``run``: process tasks from a cache into products, one task at a time, never losing one.
+
+For each selected task: skip it if its STAC item exists (unless overwrite), else load
+(``statscore.load``), reduce with the plugin, and write the outputs (the STAC item last).
+A failing task is reported with its reason and the others still run. With
+``max_processing_time`` each task runs in a child process that is killed at the deadline,
+so a stuck task fails within seconds of it instead of hanging the worker.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import re
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from odc.geo.gridspec import GridSpec
+
+from .cache import cache_config, cache_tasks, open_cache
+from .config import RunConfig
+from .errors import ConfigError, InputError, StatsError
+from .model import OutputProduct, Task
+from .period import Period
+from .task import TileIdx, parse_task, render_task
+
+__all__ = ["TaskOutcome", "select_tasks", "TaskReader", "output_product", "run_tasks", "cpu_and_memory"]
+
+
+@dataclass
+class TaskOutcome:
+    tile: TileIdx
+    status: str
+    """``done``, ``skipped`` (output present), ``failed``, or with dryrun ``new``/``skip``/``recompute``."""
+    reason: str = ""
+    seconds: float = 0.0
+    files: list[str] = field(default_factory=list)
+
+
+_SLICE = re.compile(r"^(-?\d*):(-?\d*)(?::(-?\d*))?$")
+
+
+def select_tasks(all_tasks: Sequence[TileIdx], specs: Iterable[str]) -> list[TileIdx]:
+    """Tasks named by triplets (any accepted form), 0-based indexes or Python slices.
+
+    Indexes and slices refer to ``all_tasks`` sorted by ``(period, x, y)``, as odc-stats.
+    No specs means all tasks. A named task that is not in the cache is an error.
+    """
+    specs = [s.strip() for s in specs if s.strip()]
+    if not specs:
+        return list(all_tasks)
+    known = set(all_tasks)
+    out: list[TileIdx] = []
+    for s in specs:
+        if re.fullmatch(r"-?\d+", s):
+            i = int(s)
+            if not -len(all_tasks) <= i < len(all_tasks):
+                raise InputError(f"task index {i} is out of range: the cache has {len(all_tasks)} tasks")
+            out.append(all_tasks[i])
+        elif m := _SLICE.match(s):
+            a, b, c = (int(v) if v not in (None, "") else None for v in m.groups())
+            if c == 0:
+                raise InputError(f"task slice {s!r}: step cannot be 0")
+            out.extend(all_tasks[slice(a, b, c)])
+        else:
+            t = parse_task(s)
+            if t not in known:
+                raise InputError(f"task {render_task(t)} is not in the cache")
+            out.append(t)
+    seen: set[TileIdx] = set()
+    return [t for t in out if not (t in seen or seen.add(t))]
+
+
+class TaskReader:
+    """Tasks of a cache with their datasets (documents from the cache: no database)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.cache = open_cache(path)
+        self.config = cache_config(self.cache)
+        self.grid: str = self.config["grid"]
+        self.gridspec: GridSpec = self.cache.grids[self.grid]
+        self.tasks = cache_tasks(self.cache)
+
+    @property
+    def all_tiles(self) -> list[TileIdx]:
+        return list(self.tasks)
+
+    def with_resolution(self, resolution: float | None) -> GridSpec:
+        """The grid with a different pixel size covering the same tiles."""
+        if resolution is None:
+            return self.gridspec
+        gs = self.gridspec
+        tx, ty = gs.tile_size.xy
+        if abs(tx / resolution - round(tx / resolution)) > 1e-8 or abs(ty / resolution - round(ty / resolution)) > 1e-8:
+            raise ConfigError(f"--resolution {resolution}: does not divide the grid's {tx:g} x {ty:g} tiles")
+        return GridSpec(gs.crs, tile_shape=(int(round(ty / resolution)), int(round(tx / resolution))),
+                        resolution=resolution, origin=gs.origin)
+
+    def load_task(self, tile: TileIdx, product: OutputProduct, resolution: float | None = None) -> Task:
+        ids = self.tasks.get(tile)
+        if ids is None:
+            raise InputError(f"task {render_task(tile)} is not in {self.path}")
+        dss = []
+        for u in ids:
+            ds = self.cache.get(u)
+            if ds is None:
+                raise InputError(f"{self.path}: dataset {u} of task {render_task(tile)} is missing from the cache")
+            dss.append(ds)
+        gs = self.with_resolution(resolution)
+        return Task(product=product, tile_index=tile, geobox=gs.tile_geobox((tile.x, tile.y)),
+                    time_range=Period.parse(tile.period), datasets=tuple(dss))
+
+
+def output_product(cfg: RunConfig, plugin: Any, location: str) -> OutputProduct:
+    """The output product from the plugin's defaults and the ``product:`` settings."""
+    p = cfg.product
+    name = p.name or plugin.NAME
+    version = p.version if p.version != "0.0.0" else getattr(plugin, "VERSION", "0.0.0")
+    short = p.short_name or getattr(plugin, "SHORT_NAME", "") or name
+    root = location.rstrip("/")
+    return OutputProduct(
+        name=name, version=version, short_name=short,
+        location=f"{root}/{name}/{version.replace('.', '-')}",
+        measurements=tuple(plugin.measurements), properties=dict(p.properties),
+        region_code_format=p.region_code_format, product_family=p.product_family or plugin.PRODUCT_FAMILY,
+        producer=p.producer, collections_site=p.collections_site,
+        naming_conventions_values=p.naming_conventions_values, explorer_path=p.explorer_path,
+        classifier=p.classifier, maturity=p.maturity, collection_number=p.collection_number, nodata=p.nodata,
+    )
+
+
+def cpu_and_memory() -> tuple[int, int | None]:
+    """CPUs and memory bytes this process may use, honouring cgroup v2 limits."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    mem: int | None = None
+    try:
+        quota, period = open("/sys/fs/cgroup/cpu.max").read().split()
+        if quota != "max":
+            cpus = max(1, min(cpus, int(float(quota) / float(period))))
+    except (OSError, ValueError):
+        pass
+    try:
+        raw = open("/sys/fs/cgroup/memory.max").read().strip()
+        if raw != "max":
+            mem = int(raw)
+    except (OSError, ValueError):
+        pass
+    if mem is None and hasattr(os, "sysconf"):
+        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return cpus, mem
+
+
+def parse_memory(text: str) -> int | None:
+    """``4G``, ``500MiB``, ``1e9`` -> bytes; empty -> None."""
+    if not text:
+        return None
+    m = re.fullmatch(r"\s*([0-9.eE+]+)\s*([kKmMgGtT]?)(i?[bB])?\s*", str(text))
+    if not m:
+        raise ConfigError(f"memory_limit {text!r}: expected a size like 8G or 500MiB")
+    mult = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}[m.group(2).lower()]
+    return int(float(m.group(1)) * mult)
+
+
+def process_task(task: Task, plugin: Any, cfg: RunConfig, threads: int) -> list[str]:
+    """Load, reduce and write one task; returns the files written."""
+    import dask
+
+    from .load import load_task_data
+    from .outputs import CogOptions, write_task_outputs
+
+    xx = load_task_data(task, plugin)
+    with dask.config.set(scheduler="threads", num_workers=threads):
+        result = plugin.reduce(xx)
+        result = result.compute() if hasattr(result, "compute") else result
+        rgba = plugin.rgba(result)
+        if rgba is not None and hasattr(rgba, "compute"):
+            rgba = rgba.compute()
+    written = write_task_outputs(task, result, cog_opts=CogOptions.from_config(cfg.cog_opts), rgba=rgba,
+                                 s3_acl=cfg.s3_acl, overwrite=cfg.overwrite)
+    return list(getattr(written, "files", written) or [])
+
+
+def _child(conn, cache_path, tile, plugin_name, plugin_cfg, cfg_json, location, threads, resolution):  # pragma: no cover
+    try:
+        from .config import RunConfig as _RC
+        from .plugins import resolve_plugin
+
+        cfg = _RC.model_validate_json(cfg_json)
+        plugin = resolve_plugin(plugin_name, plugin_cfg)
+        reader = TaskReader(cache_path)
+        task = reader.load_task(tile, output_product(cfg, plugin, location), resolution)
+        conn.send(("done", process_task(task, plugin, cfg, threads)))
+    except StatsError as e:
+        conn.send(("failed", str(e)))
+    except Exception as e:  # noqa: BLE001 - report any failure as the task's reason
+        conn.send(("failed", f"{e.__class__.__name__}: {e}".splitlines()[0] + " | " + traceback.format_exc().splitlines()[-1]))
+
+
+def run_tasks(
+    reader: TaskReader,
+    tiles: Sequence[TileIdx],
+    plugin: Any,
+    cfg: RunConfig,
+    *,
+    location: str,
+    plugin_name: str,
+    dryrun: bool = False,
+    on_outcome: Callable[[TaskOutcome], None] | None = None,
+) -> list[TaskOutcome]:
+    """Run (or with ``dryrun`` only classify) tasks; every task gets an outcome."""
+    from .outputs import is_task_done
+
+    cpus, _ = cpu_and_memory()
+    threads = cpus if cfg.threads in (-1, 0) else cfg.threads
+    product = output_product(cfg, plugin, location)
+    outcomes = []
+    for tile in tiles:
+        t0 = time.monotonic()
+        task = reader.load_task(tile, product, cfg.resolution)
+        done = is_task_done(task)
+        if dryrun:
+            oc = TaskOutcome(tile, "new" if not done else ("recompute" if cfg.overwrite else "skip"),
+                             reason=task.folder)
+        elif done and not cfg.overwrite:
+            oc = TaskOutcome(tile, "skipped", reason="output already present")
+        elif cfg.max_processing_time > 0:
+            oc = _run_in_child(reader.path, tile, plugin_name, cfg, location, threads, t0)
+        else:
+            try:
+                files = process_task(task, plugin, cfg, threads)
+                oc = TaskOutcome(tile, "done", files=files)
+            except StatsError as e:
+                oc = TaskOutcome(tile, "failed", reason=str(e))
+            except Exception as e:  # noqa: BLE001 - one task's failure must not stop the others
+                oc = TaskOutcome(tile, "failed", reason=f"{e.__class__.__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+        oc.seconds = time.monotonic() - t0
+        outcomes.append(oc)
+        if on_outcome is not None:
+            on_outcome(oc)
+    return outcomes
+
+
+def _run_in_child(cache_path: str, tile: TileIdx, plugin_name: str, cfg: RunConfig, location: str,
+                  threads: int, t0: float) -> TaskOutcome:
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(child, cache_path, tile, plugin_name, dict(cfg.plugin_config),
+                                            cfg.model_dump_json(), location, threads, cfg.resolution), daemon=True)
+    proc.start()
+    child.close()
+    deadline = t0 + cfg.max_processing_time
+    while time.monotonic() < deadline:
+        if parent.poll(0.2):
+            status, payload = parent.recv()
+            proc.join(5)
+            if status == "done":
+                return TaskOutcome(tile, "done", files=list(payload))
+            return TaskOutcome(tile, "failed", reason=str(payload))
+        if not proc.is_alive():
+            return TaskOutcome(tile, "failed", reason=f"worker process died (exit code {proc.exitcode})")
+    proc.kill()
+    proc.join(5)
+    return TaskOutcome(tile, "failed", reason=f"cancelled after max_processing_time={cfg.max_processing_time} s")

@@ -1,0 +1,57 @@
+import pytest
+
+from statscore.config import RunConfig, load_run_config
+from statscore.errors import ConfigError, InputError
+from statscore.run import parse_memory, select_tasks
+from statscore.task import TileIdx
+
+TASKS = [TileIdx("2019--P1Y", x, y) for x in range(3) for y in range(2)] + [TileIdx("2020--P1Y", 0, 0)]
+
+
+def test_no_spec_means_all():
+    assert select_tasks(TASKS, []) == TASKS
+
+
+@pytest.mark.parametrize("spec,expected", [
+    (["0"], [TASKS[0]]),
+    (["-1"], [TASKS[-1]]),
+    (["::3"], TASKS[::3]),
+    (["2:4"], TASKS[2:4]),
+    (["x01/y01/2019--P1Y", "2020--P1Y/0/0"], [TileIdx("2019--P1Y", 1, 1), TileIdx("2020--P1Y", 0, 0)]),
+    (["0", "0", ":1"], [TASKS[0]]),
+])
+def test_indexes_slices_and_triplets(spec, expected):
+    assert select_tasks(TASKS, spec) == expected
+
+
+@pytest.mark.parametrize("spec,needle", [(["7"], "out of range"), (["::0"], "step cannot be 0"),
+                                         (["2021--P1Y/0/0"], "not in the cache"), (["nonsense"], "expected forms")])
+def test_bad_selection(spec, needle):
+    with pytest.raises(InputError, match=needle):
+        select_tasks(TASKS, spec)
+
+
+def test_memory_sizes():
+    assert parse_memory("8G") == 8 << 30
+    assert parse_memory("500MiB") == 500 << 20
+    assert parse_memory("") is None
+    with pytest.raises(ConfigError):
+        parse_memory("lots")
+
+
+def test_run_config_rejects_misspelt_keys(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("plugin: gm-s2\nmax_procesing_time: 60\n")
+    with pytest.raises(ConfigError, match=r"unknown key 'max_procesing_time' \(did you mean 'max_processing_time'\?\)"):
+        load_run_config(p)
+    p.write_text("product:\n  shortname: gm\n")
+    with pytest.raises(ConfigError, match=r"'product.shortname' \(did you mean 'short_name'\?\)"):
+        load_run_config(p)
+
+
+def test_cli_values_override_the_file(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("plugin: gm-s2\nthreads: 4\nproduct:\n  name: a\n  version: 1.0.0\n")
+    cfg = load_run_config(p).merged(threads=2, product={"name": "b"}, plugin=None)
+    assert (cfg.plugin, cfg.threads, cfg.product.name, cfg.product.version) == ("gm-s2", 2, "b", "1.0.0")
+    assert RunConfig().job_queue_max_lease == 300 and RunConfig().renew_safety_margin == 30
