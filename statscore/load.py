@@ -122,5 +122,5 @@ def _reproject(xx: xr.Dataset, dst: GeoBox, plugin: Any, chunks: dict[str, int])
         r.attrs.update(band.attrs)
         out[name] = r
     res = xr.Dataset(out)
-    res.attrs.update(xx.attrs)
+    res.attrs.update({k: v for k, v in xx.attrs.items() if k not in ("crs", "grid_mapping")})
     return res
