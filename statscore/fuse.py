@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 
 from datacube.index.eo3 import prep_eo3
 from datacube.model import Dataset, Product
@@ -86,7 +86,7 @@ def fuse_group(dss: Sequence[Dataset], product: Product) -> Dataset:
 
 
 def fuse_datasets(dss: Iterable[Dataset], products: Sequence[str] = (), *, optional: Sequence[str] = (),
-                  ignore_time: Sequence[str] = ()) -> Iterator[Dataset]:
+                  ignore_time: Collection[str] = ()) -> Iterator[Dataset]:
     """Group, check completeness, fuse. Incomplete groups are dropped, as odc-stats does."""
     timed: dict[tuple, list[Dataset]] = defaultdict(list)
     timeless: dict[str | None, list[Dataset]] = defaultdict(list)
@@ -97,8 +97,8 @@ def fuse_datasets(dss: Iterable[Dataset], products: Sequence[str] = (), *, optio
             timeless[_region(ds)].append(ds)
         else:
             timed[(ds.center_time, _region(ds))].append(ds)
-    if not products:  # documents given by location: fuse whatever products they hold
-        products = sorted(product_objs)
+    if not products:  # documents given by location: their products, in the order given
+        products = list(product_objs)
     required = [p for p in products if p not in optional]
     fused_cache: dict[tuple[str, ...], Product] = {}
     for key in sorted(timed, key=lambda k: (k[0], k[1] or "")):

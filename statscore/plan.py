@@ -105,8 +105,13 @@ def _matches(ds: Dataset, req: SaveTasksRequest) -> bool:
     return all(_property(ds, k) == v for k, v in req.dataset_filter.items())
 
 
-def _query_datasets(req: SaveTasksRequest, inputs: InputProducts, gs, on_doc: Callable[[], None]) -> Iterator[Dataset]:
-    """Datasets of every input entry, pre-filtered by the (padded) period and tiles."""
+def _query_datasets(req: SaveTasksRequest, inputs: InputProducts, gs, on_doc: Callable[[], None],
+                    timeless: set[str]) -> Iterator[Dataset]:
+    """Datasets of every input entry, pre-filtered by the (padded) period and tiles.
+
+    Products of ``--ignore-time`` entries (names or locations) are added to ``timeless``.
+    """
+    timeless.update(n for n in req.ignore_time if n in inputs.names)
     time_q = req.temporal_range.dc_query(pad_days=0.6) if req.temporal_range else {}
     t0, t1 = time_q.get("time", (None, None))
     by_time = set(inputs.entries) - set(req.ignore_time)
@@ -136,7 +141,9 @@ def _query_datasets(req: SaveTasksRequest, inputs: InputProducts, gs, on_doc: Ca
         files = FileDatasets()
         for loc in inputs.locations:
             for ds in files.stream(expand_location(loc), on_doc):
-                if t0 is not None and loc in by_time:
+                if loc not in by_time:
+                    timeless.add(ds.product.name)
+                elif t0 is not None:
                     ct = ds.center_time.astimezone(timezone.utc).replace(tzinfo=None)
                     if not (t0 <= ct <= t1):
                         continue
@@ -157,11 +164,12 @@ def save_tasks(req: SaveTasksRequest, progress: Progress | None = None, log: Cal
             tick("datasets", seen[0], None)
 
     result = SaveTasksResult()
-    stream: Iterator[Dataset] = _query_datasets(req, inputs, gs, on_doc)
+    timeless: set[str] = set()
+    stream: Iterator[Dataset] = _query_datasets(req, inputs, gs, on_doc, timeless)
     stream = (ds for ds in stream if _matches(ds, req) or _count_out(result))
     if inputs.fuse:
         stream = fuse_datasets(stream, () if inputs.locations else inputs.names, optional=req.optional_products,
-                               ignore_time=req.ignore_time)
+                               ignore_time=timeless)
 
     first = list(islice(stream, 100))
     if not first:

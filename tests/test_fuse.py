@@ -62,3 +62,24 @@ def test_fused_tasks_hold_one_dataset_per_complete_group(tmp_path):
     ds = cache.get(uuid.UUID(sorted(expected)[0]))
     assert set(ds.measurements) == {"red", "water"}
     assert sorted(ds.metadata_doc["lineage"]["source_datasets"]) in [sorted(p) for p in pairs]
+
+
+def test_ignore_time_joins_a_timeless_product_and_optional_may_be_missing(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name, band in (("prod_a", "red"), ("dem", "elevation"), ("prod_c", "extra")):
+        (docs / f"{name}.odc-product.yaml").write_text(yaml.safe_dump(_product(name, band)))
+    a1 = _write(docs, "prod_a", "red", "2020-02-01T00:00:00Z", "55HBU")
+    a2 = _write(docs, "prod_a", "red", "2020-03-01T00:00:00Z", "55HBU")
+    c1 = _write(docs, "prod_c", "extra", "2020-02-01T00:00:00Z", "55HBU")
+    dem = _write(docs, "dem", "elevation", "2000-01-01T00:00:00Z", "55HBU")  # outside the year: time ignored
+
+    out = tmp_path / "f.db"
+    r = CliRunner().invoke(main, ["save-tasks", "--grid", "au_30", "--year", "2020",
+                                  "--input-products", f"{docs}/prod_a*.yaml+{docs}/dem*.yaml+{docs}/prod_c*.yaml",
+                                  "--ignore-time", f"{docs}/dem*.yaml", "--optional-products", "prod_c", str(out)])
+    assert r.exit_code == 0, r.output
+    cache = DatasetCache.open_ro(str(out))
+    ids = {str(u) for name, _ in cache.groups() for u in cache.get_group(name)}
+    assert ids == {str(odc_uuid("fused__prod_a__dem__prod_c", "0.0.0", [a1, dem, c1])),
+                   str(odc_uuid("fused__prod_a__dem", "0.0.0", [a2, dem]))}
