@@ -100,7 +100,8 @@ class TaskReader:
         return GridSpec(gs.crs, tile_shape=(int(round(ty / resolution)), int(round(tx / resolution))),
                         resolution=resolution, origin=gs.origin)
 
-    def load_task(self, tile: TileIdx, product: OutputProduct, resolution: float | None = None) -> Task:
+    def load_task(self, tile: TileIdx, product: OutputProduct, resolution: float | None = None,
+                  dataset_filters: str | None = None) -> Task:
         ids = self.tasks.get(tile)
         if ids is None:
             raise InputError(f"task {render_task(tile)} is not in {self.path}")
@@ -110,9 +111,45 @@ class TaskReader:
             if ds is None:
                 raise InputError(f"{self.path}: dataset {u} of task {render_task(tile)} is missing from the cache")
             dss.append(ds)
+        if dataset_filters:
+            keep = dataset_filter(dataset_filters)
+            dss = [ds for ds in dss if keep(ds)]
         gs = self.with_resolution(resolution)
         return Task(product=product, tile_index=tile, geobox=gs.tile_geobox((tile.x, tile.y)),
                     time_range=Period.parse(tile.period), datasets=tuple(dss))
+
+
+def dataset_filter(text: str) -> Callable[[Any], bool]:
+    """odc-stats' ``--dataset-filters``: ``|``-separated JSON objects; a dataset is kept when
+    every key of any one object matches its properties (``datetime``: a period string)."""
+    import json
+
+    filters = []
+    for part in text.split("|"):
+        try:
+            f = json.loads(part)
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"--dataset-filters {part!r}: not valid JSON ({e.msg})") from None
+        if not isinstance(f, dict):
+            raise ConfigError(f"--dataset-filters {part!r}: expected a JSON object")
+        if "datetime" in f:
+            f = dict(f, datetime=Period.parse(str(f["datetime"])))
+        filters.append(f)
+
+    def matches(ds: Any) -> bool:
+        props = ds.metadata_doc.get("properties", {})
+        for f in filters:
+            ok = True
+            for k, v in f.items():
+                if k == "datetime":
+                    ok &= ds.center_time in v
+                else:
+                    ok &= props.get(k) == v
+            if ok:
+                return True
+        return False
+
+    return matches
 
 
 def output_product(cfg: RunConfig, plugin: Any, location: str) -> OutputProduct:
@@ -192,7 +229,7 @@ def _child(conn, cache_path, tile, plugin_name, plugin_cfg, cfg_json, location, 
         cfg = _RC.model_validate_json(cfg_json)
         plugin = resolve_plugin(plugin_name, plugin_cfg)
         reader = TaskReader(cache_path)
-        task = reader.load_task(tile, output_product(cfg, plugin, location), resolution)
+        task = reader.load_task(tile, output_product(cfg, plugin, location), resolution, cfg.dataset_filters)
         conn.send(("done", process_task(task, plugin, cfg, threads)))
     except StatsError as e:
         conn.send(("failed", str(e)))
@@ -220,7 +257,8 @@ def run_tasks(
     outcomes = []
     for tile in tiles:
         t0 = time.monotonic()
-        task = reader.load_task(tile, product, cfg.resolution)
+        _heartbeat(cfg.heartbeat_filepath)
+        task = reader.load_task(tile, product, cfg.resolution, cfg.dataset_filters)
         done = is_task_done(task)
         if dryrun:
             oc = TaskOutcome(tile, "new" if not done else ("recompute" if cfg.overwrite else "skip"),
@@ -238,6 +276,7 @@ def run_tasks(
             except Exception as e:  # noqa: BLE001 - one task's failure must not stop the others
                 oc = TaskOutcome(tile, "failed", reason=f"{e.__class__.__name__}: {str(e).splitlines()[0] if str(e) else ''}")
         oc.seconds = time.monotonic() - t0
+        _heartbeat(cfg.heartbeat_filepath)
         outcomes.append(oc)
         if on_outcome is not None:
             on_outcome(oc)
@@ -265,3 +304,10 @@ def _run_in_child(cache_path: str, tile: TileIdx, plugin_name: str, cfg: RunConf
     proc.kill()
     proc.join(5)
     return TaskOutcome(tile, "failed", reason=f"cancelled after max_processing_time={cfg.max_processing_time} s")
+
+
+def _heartbeat(path: str | None) -> None:
+    """Touch the heartbeat file so a supervisor can tell the worker is alive."""
+    if path:
+        with open(path, "a", encoding="utf8"):
+            os.utime(path, None)
