@@ -55,3 +55,22 @@ def test_cli_values_override_the_file(tmp_path):
     cfg = load_run_config(p).merged(threads=2, product={"name": "b"}, plugin=None)
     assert (cfg.plugin, cfg.threads, cfg.product.name, cfg.product.version) == ("gm-s2", 2, "b", "1.0.0")
     assert RunConfig().job_queue_max_lease == 300 and RunConfig().renew_safety_margin == 30
+
+
+def test_dataset_filters_any_object_all_keys():
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    from statscore.run import dataset_filter
+
+    def ds(platform, when):
+        return SimpleNamespace(metadata_doc={"properties": {"eo:platform": platform}},
+                               center_time=datetime.fromisoformat(when).replace(tzinfo=timezone.utc))
+
+    keep = dataset_filter('{"eo:platform": "landsat-8", "datetime": "2019-03--P1M"}|{"eo:platform": "landsat-9"}')
+    assert keep(ds("landsat-8", "2019-03-31T23:00:00"))
+    assert not keep(ds("landsat-8", "2019-04-01T00:00:00"))
+    assert keep(ds("landsat-9", "2020-01-01T00:00:00"))
+    assert not keep(ds("sentinel-2a", "2019-03-02T00:00:00"))
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        dataset_filter("{oops")
