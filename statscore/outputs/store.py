@@ -1,0 +1,138 @@
+"""Output folders on local disk (``file://`` or a plain path) and S3 (``s3://``).
+
+Every write is atomic: a local file is written under a hidden temporary name in the
+same folder and renamed; an S3 object is built in memory and stored with one
+``put_object`` under its final key, so a reader never sees a half-written file.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import unquote, urlparse
+
+from ..errors import ConfigError, StatsError
+
+__all__ = ["OutputFolder", "LocalFolder", "S3Folder", "open_folder", "is_s3_url", "local_path", "join_url", "s3_client"]
+
+
+def is_s3_url(url: str) -> bool:
+    return url.startswith("s3://")
+
+
+def local_path(url: str) -> Path:
+    """``file:///a/b`` or ``/a/b`` -> ``Path('/a/b')``; anything else is a :class:`ConfigError`."""
+    u = urlparse(url)
+    if u.scheme == "file":
+        return Path(unquote(u.path))
+    if u.scheme == "" or (len(u.scheme) == 1 and url[1:3] in (":\\", ":/")):  # plain or Windows path
+        return Path(url)
+    raise ConfigError(f"output location {url!r}: expected a file:// path or an s3:// URL")
+
+
+def join_url(folder: str, name: str) -> str:
+    return f"{folder.rstrip('/')}/{name}"
+
+
+def s3_client():
+    """A boto3 S3 client; boto3 itself honours ``AWS_ENDPOINT_URL``/``AWS_ENDPOINT_URL_S3``."""
+    import boto3
+
+    return boto3.client("s3")
+
+
+class OutputFolder(Protocol):
+    """One task's output folder."""
+
+    url: str
+
+    def exists(self, name: str) -> bool: ...
+
+    def put(self, name: str, data: bytes, content_type: str) -> str:
+        """Store ``data`` as ``name`` atomically; returns its URL."""
+        ...
+
+    def read(self, name: str) -> bytes: ...
+
+    def delete(self, name: str) -> None:
+        """Remove ``name``; no error when it is not there."""
+        ...
+
+
+class LocalFolder:
+    """A folder on local disk; created on the first write."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.path = local_path(url)
+
+    def exists(self, name: str) -> bool:
+        return (self.path / name).is_file()
+
+    def put(self, name: str, data: bytes, content_type: str) -> str:
+        self.path.mkdir(parents=True, exist_ok=True)
+        tmp = self.path / f".{name}.{uuid.uuid4().hex[:8]}.tmp"
+        try:
+            with open(tmp, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path / name)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return join_url(self.url, name)
+
+    def read(self, name: str) -> bytes:
+        return (self.path / name).read_bytes()
+
+    def delete(self, name: str) -> None:
+        (self.path / name).unlink(missing_ok=True)
+
+
+class S3Folder:
+    """A key prefix in a bucket; objects carry ``acl`` (a canned ACL) when given."""
+
+    def __init__(self, url: str, acl: str | None = None, client=None):
+        u = urlparse(url)
+        if not u.netloc:
+            raise ConfigError(f"output location {url!r}: no bucket name")
+        self.url = url
+        self.bucket = u.netloc
+        self.prefix = u.path.strip("/")
+        self.acl = acl
+        self.client = client if client is not None else s3_client()
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}/{name}" if self.prefix else name
+
+    def exists(self, name: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self.key(name))
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise StatsError(f"s3://{self.bucket}/{self.key(name)}: {err}") from None
+        return True
+
+    def put(self, name: str, data: bytes, content_type: str) -> str:
+        kw = {"ACL": self.acl} if self.acl else {}
+        self.client.put_object(Bucket=self.bucket, Key=self.key(name), Body=data, ContentType=content_type, **kw)
+        return join_url(self.url, name)
+
+    def read(self, name: str) -> bytes:
+        return self.client.get_object(Bucket=self.bucket, Key=self.key(name))["Body"].read()
+
+    def delete(self, name: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self.key(name))
+
+
+def open_folder(url: str, *, s3_acl: str | None = None) -> LocalFolder | S3Folder:
+    """The output folder at ``url`` (``s3://bucket/prefix``, ``file:///path`` or a path)."""
+    if is_s3_url(url):
+        return S3Folder(url, acl=s3_acl)
+    return LocalFolder(url)

@@ -1,0 +1,174 @@
+"""Writing one task's outputs: band COGs, previews, checksums, eo3, and the STAC item last."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+import rasterio.errors
+import xarray as xr
+import yaml
+
+from ..errors import InputError, StatsError
+from ..model import Task
+from .cog import CogOptions, cog_bytes
+from .metadata import FileInfo, band_nodata, eo3_document, proc_info, stac_item
+from .preview import grey_preview, rgba_pixels, thumbnail_jpeg
+from .store import OutputFolder, is_s3_url, join_url, local_path, open_folder
+
+__all__ = ["OutputFiles", "write_task_outputs", "is_task_done", "stac_item_url"]
+
+_log = logging.getLogger(__name__)
+_TIFF = "image/tiff; application=geotiff; profile=cloud-optimized"
+
+
+class OutputFiles(list[str]):
+    """URLs written for a task, in write order (the STAC item last); ``skipped`` is True
+    when the task was already complete and nothing was written."""
+
+    skipped: bool = False
+
+    def __init__(self, urls=(), *, skipped: bool = False):
+        super().__init__(urls)
+        self.skipped = skipped
+
+
+def stac_item_url(task: Task) -> str:
+    return join_url(task.folder, task.metadata_path("stac-item.json"))
+
+
+def is_task_done(task: Task) -> bool:
+    """Whether the task's STAC item (written last) exists."""
+    return open_folder(task.folder).exists(task.metadata_path("stac-item.json"))
+
+
+def _self_href(task: Task, name: str) -> str:
+    url = join_url(task.folder, name)
+    if is_s3_url(url) or url.startswith("file://"):
+        return url
+    return local_path(url).absolute().as_uri()
+
+
+def _is_categorical(da: xr.DataArray) -> bool:
+    return bool(da.attrs.get("categorical")) or "flags_definition" in da.attrs
+
+
+def _yaml(doc: Mapping[str, Any]) -> bytes:
+    return yaml.safe_dump(json.loads(json.dumps(doc, default=str)), sort_keys=False).encode()
+
+
+def _check(task: Task, result: xr.Dataset) -> None:
+    shape = tuple(task.geobox.shape)
+    for band in task.product.measurements:
+        if band not in result.data_vars:
+            raise InputError(f"task {task.prefix}: the result has no band {band!r} (it has {', '.join(map(str, result.data_vars))})")
+        da = result[band]
+        if da.shape != shape:
+            raise InputError(f"task {task.prefix}: band {band!r} has shape {da.shape}, the tile is {shape}")
+
+
+def write_task_outputs(
+    task: Task,
+    result: xr.Dataset,
+    *,
+    cog_opts: CogOptions,
+    rgba: xr.DataArray | None = None,
+    s3_acl: str | None = None,
+    overwrite: bool = False,
+    processing_info: dict | None = None,
+) -> OutputFiles:
+    """Write the task's product files into ``task.folder`` (a path, ``file://`` or ``s3://``).
+
+    Order: one COG per band (``task.product.measurements`` order), the RGBA preview COG
+    (when ``cog_opts`` has an ``rgba`` override and ``rgba`` is given), the JPEG thumbnail,
+    ``.sha1``, ``.proc-info.yaml``, ``.odc-metadata.yaml`` and last ``.stac-item.json``.
+    Each file is written atomically. An existing STAC item means the task is done: nothing
+    is written and the result has ``skipped=True``, unless ``overwrite`` (the old item is then
+    removed first). On any failure the files this call wrote are removed and the error
+    re-raised. ``processing_info`` goes into ``.proc-info.yaml``; its ``software`` mapping
+    (name -> version) and ``lineage`` text also into the STAC processing extension.
+    """
+    folder: OutputFolder = open_folder(task.folder, s3_acl=s3_acl)
+    stac_name = task.metadata_path("stac-item.json")
+    if folder.exists(stac_name):
+        if not overwrite:
+            _log.info("%s: complete (%s exists), skipping", task.prefix, stac_name)
+            return OutputFiles(skipped=True)
+        folder.delete(stac_name)  # incomplete until the new item lands
+    _check(task, result)
+
+    gbox = task.geobox
+    processing_dt = datetime.now(timezone.utc)
+    written = OutputFiles()
+    files: dict[str, FileInfo] = {}
+
+    def put(key: str, name: str, data: bytes, content_type: str) -> None:
+        try:
+            url = folder.put(name, data, content_type)
+        except Exception as err:
+            if isinstance(err, StatsError):
+                raise
+            raise StatsError(f"{join_url(task.folder, name)}: cannot write: {err}") from err
+        written.append(url)
+        files[key] = FileInfo(name, len(data), hashlib.sha1(data).hexdigest())
+
+    def encode(band: str, pixels: np.ndarray, **kw: Any) -> bytes:
+        try:
+            return cog_bytes(pixels, gbox, band=band, **kw)
+        except rasterio.errors.RasterioError as err:
+            raise InputError(f"task {task.prefix}: band {band!r}: cannot encode a COG: {err}") from err
+
+    try:
+        for band, name in task.band_paths().items():
+            da = result[band]
+            settings = cog_opts.for_band(band, da.dtype, categorical=_is_categorical(da))
+            put(band, name, encode(band, np.asarray(da.values), settings=settings, nodata=band_nodata(da)), _TIFF)
+
+        preview = rgba_pixels(rgba, tuple(gbox.shape)) if rgba is not None else None
+        if preview is not None and cog_opts.rgba:
+            settings = cog_opts.for_band("rgba", np.uint8)
+            photometric = "YCBCR" if settings.compress == "jpeg" else "RGB"
+            data = encode("rgba", preview[:3], settings=settings, photometric=photometric, mask=preview[3])
+            put("rgba", task.aux_path("rgba"), data, _TIFF)
+        if preview is None:
+            first = task.product.measurements[0]
+            preview = grey_preview(result[first].values, band_nodata(result[first]))
+        put("thumbnail", task.aux_path("thumbnail", "jpg"), thumbnail_jpeg(preview), "image/jpeg")
+
+        names = {
+            "checksum:sha1": task.metadata_path("sha1"),
+            "metadata:processor": task.metadata_path("proc-info.yaml"),
+            "thumbnail": files["thumbnail"].name,
+        }
+        if "rgba" in files:
+            names["rgba"] = files["rgba"].name
+        proc_bytes = _yaml(proc_info(task, processing_info))
+        eo3 = eo3_document(task, result, processing_dt=processing_dt, accessories=names)
+        eo3_bytes = _yaml(eo3)
+        eo3_name = task.metadata_path("odc-metadata.yaml")
+
+        # every file but the STAC item (which records the checksum of this one)
+        lines = [f"{f.sha1}  {f.name}\n" for f in files.values()]
+        lines += [f"{hashlib.sha1(b).hexdigest()}  {n}\n" for n, b in
+                  ((names["metadata:processor"], proc_bytes), (eo3_name, eo3_bytes))]
+        put("checksum:sha1", names["checksum:sha1"], "".join(lines).encode(), "text/plain")
+        put("proc-info", names["metadata:processor"], proc_bytes, "text/yaml")
+        put("odc-metadata", eo3_name, eo3_bytes, "text/yaml")
+
+        item = stac_item(task, result, eo3, files, self_href=_self_href(task, stac_name),
+                         processing_info=processing_info)
+        put("stac-item", stac_name, json.dumps(item, indent=2).encode(), "application/json")
+    except BaseException:
+        for url in reversed(written):
+            name = url.rsplit("/", 1)[-1]
+            try:
+                folder.delete(name)
+            except Exception as err:  # keep the original error; say what is left
+                _log.error("%s: could not remove partial output %s: %s", task.prefix, url, err)
+        raise
+    return written
