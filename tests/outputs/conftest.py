@@ -3,10 +3,9 @@ with two source datasets, and a result of three uint16 bands and one float32 ban
 
 from __future__ import annotations
 
+import copy
 import socket
 import uuid
-from datetime import datetime
-
 import numpy as np
 import pytest
 import xarray as xr
@@ -24,11 +23,19 @@ BANDS = ("red", "green", "blue", "smad")
 SHAPE = (512, 512)
 
 
-def _source(product: Product, platform: str, day: int) -> Dataset:
-    doc = {
+SOURCE_PRODUCT = {
+    "name": "s2_l2a", "metadata_type": "eo3", "description": "source",
+    "metadata": {"product": {"name": "s2_l2a"}},
+    "measurements": [{"name": "red", "dtype": "uint16", "nodata": 0, "units": "1"}],
+}
+
+
+def source_doc(platform: str, day: int) -> dict:
+    """A source eo3 document (indexable with SOURCE_PRODUCT)."""
+    return {
         "$schema": "https://schemas.opendatacube.org/dataset",
         "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"source-{platform}-{day}")),
-        "product": {"name": product.name},
+        "product": {"name": "s2_l2a"},
         "crs": "epsg:3577",
         "grids": {"default": {"shape": [10, 10], "transform": [10, 0, 2016000, 0, -10, -3072000, 0, 0, 1]}},
         "properties": {"datetime": f"2015-03-{day:02d}T01:00:00Z", "eo:platform": platform,
@@ -36,17 +43,16 @@ def _source(product: Product, platform: str, day: int) -> Dataset:
         "measurements": {"red": {"path": "red.tif"}},
         "lineage": {},
     }
-    return Dataset(product, prep_eo3(doc), uri=f"file:///nowhere/{platform}-{day}.odc-metadata.yaml")
+
+
+SOURCE_DOCS = (source_doc("sentinel-2a", 3), source_doc("sentinel-2b", 8))
 
 
 @pytest.fixture(scope="session")
 def sources() -> tuple[Dataset, ...]:
-    product = Product(EO3_MD_TYPE, {
-        "name": "s2_l2a", "metadata_type": "eo3", "description": "source",
-        "metadata": {"product": {"name": "s2_l2a"}},
-        "measurements": [{"name": "red", "dtype": "uint16", "nodata": 0, "units": "1"}],
-    })
-    return (_source(product, "sentinel-2a", 3), _source(product, "sentinel-2b", 8))
+    product = Product(EO3_MD_TYPE, SOURCE_PRODUCT)
+    return tuple(Dataset(product, prep_eo3(copy.deepcopy(d)), uri=f"file:///nowhere/{d['id']}.odc-metadata.yaml")
+                 for d in SOURCE_DOCS)
 
 
 @pytest.fixture
