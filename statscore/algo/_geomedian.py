@@ -222,12 +222,21 @@ def _nanmedian_small(a, n, rank):
     mpad = (m + _LANES - 1) // _LANES * _LANES  # a has room: buffers are padded
     for j in range(m, mpad):
         a[j] = np.inf  # never below a value, ties lose on position
-    for i in range(m):
-        ai = a[i]
-        r = np.int32(0)
-        for j in range(mpad):  # fixed trip count, no scalar remainder
-            r += np.int32((a[j] < ai) | ((a[j] == ai) & (j < i)))
-        rank[i] = r
+    # rank[i] = #{j: a[j] < a[i], or equal and j < i}: vectorised over i (no horizontal
+    # sums), four j per pass (the +inf padding makes any j beyond m count nothing)
+    for i in range(mpad):
+        rank[i] = np.int32(0)
+    for j in range(0, m, 4):
+        a0 = a[j]
+        a1 = a[j + 1]
+        a2 = a[j + 2]
+        a3 = a[j + 3]
+        for i in range(mpad):
+            ai = a[i]
+            rank[i] += (np.int32((a0 < ai) | ((a0 == ai) & (j < i)))
+                        + np.int32((a1 < ai) | ((a1 == ai) & (j + 1 < i)))
+                        + np.int32((a2 < ai) | ((a2 == ai) & (j + 2 < i)))
+                        + np.int32((a3 < ai) | ((a3 == ai) & (j + 3 < i))))
     hi = np.float32(0.0)
     lo = np.float32(0.0)
     for i in range(m):

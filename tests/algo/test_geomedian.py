@@ -222,3 +222,18 @@ def test_bad_arguments_name_themselves():
         smad_pcm(X, np.zeros((1, 1, 3)))
     with pytest.raises(ConfigError, match="scale"):
         nangeomedian_pcm(X.astype(np.uint16), scale=0)
+
+
+@pytest.mark.parametrize("nt", [64, 65, 100, 101])
+def test_mads_of_long_series(nt):
+    # beyond 64 valid observations the medians switch from rank counting to quickselect
+    rng = np.random.default_rng(nt)
+    X = rng.random((1, 2, 3, nt)).astype(np.float32)
+    X[0, 1, 1, 3] = np.nan
+    res = geomedian_mads(X, eps=1e-7, num_threads=1)
+    for c in range(2):
+        obs = ref.valid_obs(X[0, c])
+        s, e, b = ref.mads(obs, res.gm[0, c].astype(np.float64))
+        assert abs(res.smad[0, c] - s) < 1e-6
+        assert abs(res.emad[0, c] - e) < 1e-6
+        assert abs(res.bcmad[0, c] - b) < 1e-6
