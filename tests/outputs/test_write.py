@@ -190,3 +190,16 @@ def test_file_url_location(make_task, tmp_path):
     assert urls[-1].startswith("file://") and urls[-1].endswith(".stac-item.json")
     assert (tmp_path / "url" / "x49" / "y24" / "2015--P1Y" / task.metadata_path("stac-item.json")).is_file()
     assert is_task_done(task)
+
+
+def test_an_interrupted_rename_leaves_no_temp_file(make_task, tmp_path, monkeypatch):
+    task = make_task(str(tmp_path / "tmpfile"))
+
+    def no_rename(src, dst):
+        assert Path(src).name.startswith(".") and Path(src).exists()  # written under a hidden temp name
+        raise OSError("rename failed")
+
+    monkeypatch.setattr(store.os, "replace", no_rename)
+    with pytest.raises(Exception, match="rename failed"):
+        write_task_outputs(task, make_result(task), cog_opts=OPTS)
+    assert [p.name for p in _folder(task).iterdir()] == []
