@@ -27,7 +27,7 @@ def local_path(url: str) -> Path:
     u = urlparse(url)
     if u.scheme == "file":
         return Path(unquote(u.path))
-    if u.scheme == "" or (len(u.scheme) == 1 and url[1:3] in (":\\", ":/")):  # plain or Windows path
+    if u.scheme == "":
         return Path(url)
     raise ConfigError(f"output location {url!r}: expected a file:// path or an s3:// URL")
 

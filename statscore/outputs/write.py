@@ -95,12 +95,16 @@ def write_task_outputs(
     """
     folder: OutputFolder = open_folder(task.folder, s3_acl=s3_acl)
     stac_name = task.metadata_path("stac-item.json")
-    if folder.exists(stac_name):
-        if not overwrite:
-            _log.info("%s: complete (%s exists), skipping", task.prefix, stac_name)
-            return OutputFiles(skipped=True)
-        folder.delete(stac_name)  # incomplete until the new item lands
+    done = folder.exists(stac_name)
+    if done and not overwrite:
+        _log.info("%s: complete (%s exists), skipping", task.prefix, stac_name)
+        return OutputFiles(skipped=True)
     _check(task, result)
+    if task.product.nodata:  # the product's nodata where the plugin set none
+        result = result.assign({b: result[b].assign_attrs(nodata=v) for b, v in task.product.nodata.items()
+                                if b in result.data_vars and band_nodata(result[b]) is None})
+    if done:
+        folder.delete(stac_name)  # incomplete until the new item lands
 
     gbox = task.geobox
     processing_dt = datetime.now(timezone.utc)

@@ -203,3 +203,25 @@ def test_an_interrupted_rename_leaves_no_temp_file(make_task, tmp_path, monkeypa
     with pytest.raises(Exception, match="rename failed"):
         write_task_outputs(task, make_result(task), cog_opts=OPTS)
     assert [p.name for p in _folder(task).iterdir()] == []
+
+
+def test_product_nodata_fills_bands_without_one(make_task, tmp_path):
+    from dataclasses import replace
+
+    task = make_task(str(tmp_path / "nd"))
+    task = replace(task, product=replace(task.product, nodata={"red": 7}))
+    result = make_result(task)
+    result["red"].attrs.pop("nodata")
+    write_task_outputs(task, result, cog_opts=OPTS)
+    with rasterio.open(_folder(task) / task.band_paths()["red"]) as f:
+        assert f.nodata == 7
+    item = json.loads((_folder(task) / task.metadata_path("stac-item.json")).read_text())
+    assert item["assets"]["red"]["raster:bands"][0]["nodata"] == 7
+
+
+def test_an_unknown_scheme_is_a_config_error(make_task):
+    from statscore.errors import ConfigError
+
+    task = make_task("gs://bucket/prefix")
+    with pytest.raises(ConfigError, match="'gs://bucket/prefix/x49/y24/2015--P1Y': expected a file:// path or an s3:// URL"):
+        write_task_outputs(task, make_result(task), cog_opts=OPTS)
