@@ -113,6 +113,12 @@ def _names(ds: Dataset) -> set[str]:
 
 
 def _reproject(xx: xr.Dataset, dst: GeoBox, plugin: Any, chunks: dict[str, int]) -> xr.Dataset:
+    import warnings
+
+    from rasterio.errors import NotGeoreferencedWarning
+
+    # odc-geo warps dask blocks through in-memory arrays that GDAL calls "not georeferenced"
+    warnings.filterwarnings("ignore", category=NotGeoreferencedWarning)
     out = {}
     for name, band in xx.data_vars.items():
         resampling = plugin.resampling_for(str(name), band.dtype) if hasattr(plugin, "resampling_for") else "nearest"

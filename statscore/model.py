@@ -90,9 +90,15 @@ class Task:
 
     @property
     def location(self) -> str:
-        """Folder relative to the product: region code split in half, then period (``x49/y24/2015--P1Y``)."""
+        """Folder relative to the product: region code split in two, then period (``x49/y24/2015--P1Y``).
+
+        odc-stats splits the code at its middle, which gives ``x18/6y92`` for ``x186y92``;
+        a code of the form ``x..y..`` is split before its ``y`` instead (same result
+        whenever both halves have equal length, as with the standard formats).
+        """
         rc = self.region_code
-        mid = len(rc) // 2
+        cut = rc.find("y")
+        mid = cut if rc.startswith("x") and cut > 1 else len(rc) // 2
         return f"{rc[:mid]}/{rc[mid:]}/{self.short_time}"
 
     @property
