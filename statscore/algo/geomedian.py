@@ -260,7 +260,7 @@ def bcmad_pcm(X: np.ndarray, gm: np.ndarray, num_threads: int | None = None,
 
 
 def _round_to(values: np.ndarray, dtype: np.dtype, nodata: Any) -> np.ndarray:
-    """Float DN -> integer dtype, rounded half away from zero, clipped, NaN -> nodata."""
+    """Float DN -> integer dtype, rounded to nearest (ties to even), clipped, NaN -> nodata."""
     info = np.iinfo(dtype)
     missing = np.isnan(values)
     out = np.rint(values)  # ties are measure-zero for an iterated float result
