@@ -64,9 +64,9 @@ def run_cmd(filedb, tasks, config_path, plugin, plugin_config, cog_config, resam
                      dataset_filters=dataset_filters)
     if not cfg.plugin:
         raise ConfigError("no plugin: pass --plugin or set 'plugin' in --config")
+    plugin_obj = resolve_plugin(cfg.plugin, cfg.plugin_config)
     if not cfg.output_location:
         raise ConfigError("no output location: pass --location or set 'output_location' in --config")
-    plugin_obj = resolve_plugin(cfg.plugin, cfg.plugin_config)
     reader = TaskReader(filedb)
     specs = list(tasks)
     if specs == ["-"]:
