@@ -1,0 +1,210 @@
+"""The plugin interface: what a statistic needs as input and how it reduces a time stack.
+
+The shape is odc-stats' ``StatsPluginInterface``, so its users recognise it. The run
+orchestration calls, in order:
+
+1. ``plugin.input_bands`` (and ``optional_bands``) to know what to load;
+2. ``plugin.native_transform(xx)`` on each dataset loaded in its native CRS
+   (masking, morphology), a Dataset of (time, y, x) bands;
+3. ``plugin.fuser(xx)`` on every same-solar-day group in the native CRS (always, also
+   for a group of one), which returns the group as one time slice (time length 1);
+4. reprojection to the tile GeoBox, each band with ``plugin.resampling_for(band, dtype)``;
+5. ``plugin.reduce(xx)`` on the (time, y, x) Dataset -> Dataset of (y, x) bands named
+   and ordered as ``plugin.measurements``, with ``output_dtypes()`` / ``output_nodata()``;
+6. ``plugin.rgba(result)`` -> optional uint8 (y, x, band=r,g,b,a) preview.
+
+Plugins are pure xarray/numpy transforms: numpy- or dask-backed input is accepted
+everywhere; a ``reduce`` result may be dask-backed (call ``.compute()``).
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import xarray as xr
+
+from ..errors import ConfigError, InputError
+
+__all__ = ["StatsPlugin", "RESAMPLING_METHODS"]
+
+#: Resampling names accepted per band (GDAL/rasterio names, as datacube takes them).
+RESAMPLING_METHODS = ("nearest", "bilinear", "cubic", "cubic_spline", "lanczos", "average",
+                      "mode", "min", "max", "med", "q1", "q3", "sum", "rms")
+
+
+class StatsPlugin(ABC):
+    """Base of every statistic: subclasses set the class attributes, ``measurements``,
+    ``input_bands``, ``output_dtypes``/``output_nodata`` and ``reduce``."""
+
+    NAME: ClassVar[str] = "*unset*"
+    """Product name the outputs are published under (odc-stats' ``NAME``)."""
+    SHORT_NAME: ClassVar[str] = ""
+    """Short product name used in paths (odc-stats' ``SHORT_NAME``)."""
+    VERSION: ClassVar[str] = "0.0.0"
+    """Product version."""
+    PRODUCT_FAMILY: ClassVar[str] = "statistics"
+    """eo3 ``odc:product_family``."""
+
+    #: Bands whose values are classes or counts (nearest-neighbour overviews).
+    CATEGORICAL: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(
+        self,
+        *,
+        resampling: str | Mapping[str, str] = "bilinear",
+        chunks: Mapping[str, int] | None = None,
+        group_by: str = "solar_day",
+        rgb_bands: Sequence[str] | None = None,
+        rgb_clamp: Sequence[float] = (1.0, 3_000.0),
+    ):
+        self.resampling = _check_resampling(resampling)
+        self.chunks = dict(chunks) if chunks is not None else {"y": -1, "x": -1}
+        if group_by not in ("solar_day", "time"):
+            raise ConfigError(f"group_by must be 'solar_day' or 'time', got {group_by!r}")
+        self.group_by = group_by
+        if rgb_bands is not None:
+            rgb_bands = tuple(rgb_bands)
+            if len(rgb_bands) != 3:
+                raise ConfigError(f"rgb_bands must name 3 bands (red, green, blue), got {list(rgb_bands)}")
+        self.rgb_bands: tuple[str, str, str] | None = rgb_bands  # type: ignore[assignment]
+        clamp = tuple(float(v) for v in rgb_clamp)
+        if len(clamp) != 2 or not clamp[0] < clamp[1]:
+            raise ConfigError(f"rgb_clamp must be [low, high] with low < high, got {list(rgb_clamp)}")
+        self.rgb_clamp: tuple[float, float] = clamp  # type: ignore[assignment]
+
+    # ---- what the plugin needs and produces ------------------------------------------
+
+    @property
+    @abstractmethod
+    def input_bands(self) -> tuple[str, ...]:
+        """Bands to load, as the product names them (or their aliases)."""
+
+    @property
+    def optional_bands(self) -> tuple[str, ...]:
+        """Bands loaded when the product has them."""
+        return ()
+
+    @property
+    @abstractmethod
+    def measurements(self) -> tuple[str, ...]:
+        """Output bands, in order."""
+
+    @abstractmethod
+    def output_dtypes(self) -> dict[str, np.dtype]:
+        """Output band -> numpy dtype, for every band of ``measurements``."""
+
+    @abstractmethod
+    def output_nodata(self) -> dict[str, float | int | None]:
+        """Output band -> nodata value (NaN for float bands; ``None``: every value is
+        data, e.g. a count where 0 means no observation)."""
+
+    @property
+    def categorical_bands(self) -> tuple[str, ...]:
+        """Output bands holding classes or counts: overviews use nearest, not average."""
+        return tuple(b for b in self.measurements if b in self.CATEGORICAL)
+
+    def resampling_for(self, band: str, dtype: Any = None) -> str:
+        """Resampling for reprojecting ``band`` (after ``native_transform``): boolean and
+        mask bands always ``nearest``; otherwise the configured method (a mapping may
+        name bands, with ``"*"`` for the rest)."""
+        if dtype is not None and np.dtype(dtype) == np.bool_:
+            return "nearest"
+        if band in self.mask_bands:
+            return "nearest"
+        if isinstance(self.resampling, Mapping):
+            return self.resampling.get(band, self.resampling.get("*", "nearest"))
+        return self.resampling
+
+    @property
+    def mask_bands(self) -> tuple[str, ...]:
+        """Input bands holding classes or bit flags (never interpolated)."""
+        return ()
+
+    # ---- the pipeline ----------------------------------------------------------------
+
+    def native_transform(self, xx: xr.Dataset) -> xr.Dataset:
+        """Per dataset, in its native CRS: masking before reprojection. Default: float
+        bands without ``nodata`` get NaN."""
+        for name in xx.data_vars:
+            band = xx[name]
+            if band.attrs.get("nodata") is None and band.dtype.kind == "f":
+                band.attrs["nodata"] = float("nan")
+        return xx
+
+    def fuser(self, xx: xr.Dataset) -> xr.Dataset:
+        """One same-solar-day group (time, y, x) -> one slice (time length 1). Default:
+        per pixel the first valid value (not ``nodata``, not NaN); booleans OR."""
+        from ._masking import fuse_first_valid
+
+        return fuse_first_valid(xx)
+
+    @abstractmethod
+    def reduce(self, xx: xr.Dataset) -> xr.Dataset:
+        """(time, y, x) bands on the tile -> (y, x) bands named as ``measurements``."""
+
+    def rgba(self, xx: xr.Dataset) -> xr.DataArray | None:
+        """RGBA uint8 preview (y, x, band) of ``rgb_bands`` scaled from ``rgb_clamp`` to
+        0..255 (rounded); alpha 0 where the red band is nodata. ``None`` without
+        ``rgb_bands``."""
+        if self.rgb_bands is None:
+            return None
+        from ._masking import to_rgba
+
+        return to_rgba(xx, self.rgb_bands, self.rgb_clamp)
+
+    # ---- helpers for subclasses ------------------------------------------------------
+
+    def _require(self, xx: xr.Dataset, bands: Sequence[str], where: str = "input") -> None:
+        missing = [b for b in bands if b not in xx.data_vars]
+        if missing:
+            have = ", ".join(map(str, xx.data_vars)) or "none"
+            raise InputError(f"plugin {self.SHORT_NAME_OR_NAME!r}: {where} band(s) "
+                             f"{', '.join(map(repr, missing))} missing (have: {have})")
+
+    @property
+    def SHORT_NAME_OR_NAME(self) -> str:  # noqa: N802 - reads like the class attributes
+        return self.SHORT_NAME or self.NAME
+
+    def _finish(self, out: Mapping[str, xr.DataArray]) -> xr.Dataset:
+        """Outputs in ``measurements`` order, cast to ``output_dtypes`` with ``nodata``
+        attributes set (absent for ``None``)."""
+        dtypes = self.output_dtypes()
+        nodata = self.output_nodata()
+        data_vars = {}
+        for name in self.measurements:
+            band = out[name]
+            dt = dtypes[name]
+            if band.dtype != dt:
+                band = band.astype(dt)
+            attrs = {k: v for k, v in band.attrs.items() if k not in ("nodata", "flags_definition")}
+            if nodata[name] is not None:
+                attrs["nodata"] = nodata[name]
+            data_vars[name] = xr.DataArray(band.data, dims=band.dims, coords=band.coords,
+                                           attrs=attrs, name=name)
+        return xr.Dataset(data_vars)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.NAME} v{self.VERSION}: {', '.join(self.measurements)}>"
+
+
+def _check_resampling(resampling: Any) -> str | dict[str, str]:
+    def one(method: Any) -> str:
+        if method not in RESAMPLING_METHODS:
+            from ..errors import suggest
+
+            raise ConfigError(f"unknown resampling {method!r}{suggest(str(method), RESAMPLING_METHODS)};"
+                              f" expected one of {', '.join(RESAMPLING_METHODS)}")
+        return str(method)
+
+    if isinstance(resampling, Mapping):
+        return {str(k): one(v) for k, v in resampling.items()}
+    return one(resampling)
+
+
+def is_nan(value: Any) -> bool:
+    """True for a float NaN nodata."""
+    return isinstance(value, float) and math.isnan(value)

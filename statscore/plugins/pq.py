@@ -1,0 +1,116 @@
+"""Sentinel-2 pixel quality counts (``pq``, odc-stats' ``StatsPQ``).
+
+Per pixel: ``total`` valid SCL observations (class not "no data"), ``clear`` ones not in
+the cloud classes, and one ``clear_*`` band per filter, counting observations clear of
+the cloud mask after that filter's ordered morphology (done per same-day group in the
+native CRS, after OR-fusing, as odc-stats does).
+
+Counts are uint16 and declare no nodata: odc-stats writes them with nodata 0, so a
+true count of 0 (a pixel never seen clear) reads as missing; here 0 is a count, and
+"never observed" is ``total == 0``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ..algo import mask_cleanup
+from ..errors import ConfigError
+from ._base import StatsPlugin
+from ._masking import check_class_names, check_filter_map, enum_mask, fuse_or
+from .gm import SCL_CLASSES
+from .registry import register
+
+__all__ = ["StatsPQ", "CLOUD_CLASSES", "DEFAULT_FILTERS"]
+
+CLOUD_CLASSES = ("cloud shadows", "cloud medium probability", "cloud high probability", "thin cirrus")
+DEFAULT_FILTERS = {
+    "clear_2_5": [("opening", 2), ("dilation", 5)],
+    "clear_0_5": [("opening", 0), ("dilation", 5)],
+}
+
+
+class StatsPQ(StatsPlugin):
+    NAME = "pc_s2_annual"
+    SHORT_NAME = NAME
+    VERSION = "0.0.1"
+    PRODUCT_FAMILY = "pixel_quality_statistics"
+
+    def __init__(
+        self,
+        *,
+        filters: Mapping[str, Iterable[Sequence[Any]]] | None = None,
+        cloud_classes: Sequence[str | int] = CLOUD_CLASSES,
+        mask_band: str = "SCL",
+        resampling: str | Mapping[str, str] = "nearest",
+        **kwargs: Any,
+    ):
+        super().__init__(resampling=resampling, **kwargs)
+        self.filters = check_filter_map(DEFAULT_FILTERS if filters is None else filters, "filters") or {}
+        for name in self.filters:
+            if not isinstance(name, str) or not name.startswith("clear") or name == "clear":
+                raise ConfigError(f"filter names must start with 'clear_' (they name output bands), got {name!r}")
+        self.cloud_classes = tuple(cloud_classes)
+        check_class_names(self.cloud_classes, SCL_CLASSES, mask_band)
+        self.mask_band = mask_band
+
+    @property
+    def input_bands(self) -> tuple[str, ...]:
+        return (self.mask_band,)
+
+    @property
+    def mask_bands(self) -> tuple[str, ...]:
+        return (self.mask_band,)
+
+    @property
+    def measurements(self) -> tuple[str, ...]:
+        return ("total", "clear", *self.filters)
+
+    @property
+    def categorical_bands(self) -> tuple[str, ...]:
+        return self.measurements
+
+    def output_dtypes(self) -> dict[str, np.dtype]:
+        return {b: np.dtype("uint16") for b in self.measurements}
+
+    def output_nodata(self) -> dict[str, float | int | None]:
+        return {b: None for b in self.measurements}
+
+    def native_transform(self, xx: xr.Dataset) -> xr.Dataset:
+        """SCL -> ``valid`` (not "no data") and ``erased`` (cloud classes)."""
+        self._require(xx, self.input_bands)
+        scl = xx[self.mask_band]
+        nodata = scl.attrs.get("nodata", 0)
+        valid = scl != nodata
+        erased = enum_mask(scl, self.cloud_classes, SCL_CLASSES)
+        return xr.Dataset({"valid": valid, "erased": erased}, attrs=xx.attrs)
+
+    def _filtered(self, xx: xr.Dataset) -> xr.Dataset:
+        for name, filters in self.filters.items():
+            key = "erased" + name[len("clear"):]
+            if key not in xx.data_vars:
+                xx[key] = mask_cleanup(xx["erased"], filters)
+        return xx
+
+    def fuser(self, xx: xr.Dataset) -> xr.Dataset:
+        """OR the group's masks, then each filter's morphology on the fused cloud mask."""
+        return self._filtered(fuse_or(xx[["valid", "erased"]]))
+
+    def reduce(self, xx: xr.Dataset) -> xr.Dataset:
+        self._require(xx, ("valid", "erased"), where="native_transform")
+        xx = self._filtered(xx.copy())  # if the fuser was not called
+        valid = xx["valid"].astype(bool)
+        tdim = valid.dims[0]
+        out = {"total": valid.sum(dim=tdim, dtype="uint16"),
+               "clear": (valid & ~xx["erased"].astype(bool)).sum(dim=tdim, dtype="uint16")}
+        for name in self.filters:
+            erased = xx["erased" + name[len("clear"):]].astype(bool)
+            out[name] = (valid & ~erased).sum(dim=tdim, dtype="uint16")
+        return self._finish(out)
+
+
+register("pq", StatsPQ)
