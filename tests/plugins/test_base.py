@@ -1,0 +1,61 @@
+"""Base behaviour: first-valid fuser, RGBA preview, resampling per band."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from statscore.plugins import resolve_plugin
+
+from .conftest import stack
+
+
+def test_default_fuser_takes_first_valid_numpy_and_dask():
+    v = np.array([[[0, 5, 0]], [[7, 6, 0]], [[8, 0, 9]]], dtype="uint16")
+    ds = stack({"a": v, "b": v}, {"a": {"nodata": 0}, "b": {"nodata": 0}})
+    p = resolve_plugin("gm-generic", bands=["a", "b"], mask_band="m")
+    for xx in (ds, ds.chunk({"time": 1})):
+        fused = p.fuser(xx)
+        assert fused.sizes["time"] == 1
+        assert fused["a"].values.tolist() == [[[7, 5, 9]]]
+        assert fused["time"].values[0] == ds["time"].values[0]
+
+
+def test_rgba_preview_scales_rounds_and_sets_alpha():
+    p = resolve_plugin("gm-s2", rgb_clamp=[0, 100])
+    res = stack({"B04": [[[0, 51, 200]]], "B03": [[[10, 1, 100]]], "B02": [[[0, 0, 0]]]},
+                {b: {"nodata": 0} for b in ("B04", "B03", "B02")}).isel(time=0)
+    img = p.rgba(res)
+    assert img.dtype == np.uint8 and img.dims == ("y", "x", "band")
+    assert list(img["band"].values) == ["r", "g", "b", "a"]
+    assert img.values[0, :, 0].tolist() == [0, 130, 255]   # 51 -> 130.05
+    assert img.values[0, :, 1].tolist() == [26, 3, 255]    # 10 -> 25.5 -> 26
+    assert img.values[0, :, 3].tolist() == [0, 255, 255]   # red nodata -> transparent
+    assert resolve_plugin("pq").rgba(res) is None
+
+
+def test_resampling_masks_nearest_data_bilinear():
+    p = resolve_plugin("gm-s2")
+    assert p.resampling_for("B02") == "bilinear"
+    assert p.resampling_for("SCL") == "nearest"
+    assert p.resampling_for("anything", dtype=bool) == "nearest"
+    assert resolve_plugin("pq").resampling_for("valid") == "nearest"
+    q = resolve_plugin("gm-s2", resampling={"*": "cubic", "B11": "average"})
+    assert q.resampling_for("B11") == "average" and q.resampling_for("B02") == "cubic"
+
+
+def test_categorical_bands_are_counts_and_classes():
+    assert resolve_plugin("gm-s2").categorical_bands == ("COUNT",)
+    assert resolve_plugin("pq").categorical_bands == ("total", "clear", "clear_2_5", "clear_0_5")
+    assert resolve_plugin("fc-percentiles", count_valid=True).categorical_bands == ("qa", "count_valid")
+
+
+@pytest.mark.parametrize("name", ["gm-s2", "gm-ls", "pq", "wofs-summary", "tcw-percentiles"])
+def test_class_attributes_are_odc_stats_ones(name):
+    from odc.stats.plugins._registry import import_all, resolve
+
+    import_all()
+    ours = type(resolve_plugin(name))
+    ref = resolve(name).args[0]
+    for attr in ("NAME", "SHORT_NAME", "VERSION", "PRODUCT_FAMILY"):
+        assert getattr(ours, attr) == getattr(ref, attr), attr
