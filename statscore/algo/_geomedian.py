@@ -317,7 +317,7 @@ def gm_mads_rows(
         R = np.empty(p, dtype=np.float32)
         den = np.empty(max(n, 1), dtype=np.float32)
         xx = np.empty(max(n, 1), dtype=np.float32)
-        rank = np.empty(max(n, 1), dtype=np.int32)
+        rank = np.empty(npad, dtype=np.int32)  # _nanmedian_small ranks the padded lanes too
         o3 = np.empty(3, dtype=np.float32)
         for c in range(nx):
             nv, k = _gather(X, r, c, nodata, has_nodata, is_float, scale, offset, weight, xs, wv)
@@ -357,7 +357,7 @@ def mads_rows(X, G, nodata, has_nodata, is_float, scale, offset, mads):
         m = np.empty(p, dtype=np.float32)
         den = np.empty(max(n, 1), dtype=np.float32)
         xx = np.empty(max(n, 1), dtype=np.float32)
-        rank = np.empty(max(n, 1), dtype=np.int32)
+        rank = np.empty(npad, dtype=np.int32)  # _nanmedian_small ranks the padded lanes too
         o3 = np.empty(3, dtype=np.float32)
         for c in range(nx):
             nv, k = _gather(X, r, c, nodata, has_nodata, is_float, scale, offset, ones, xs, wv)

@@ -367,7 +367,11 @@ def geomedian_with_mads(
     count = np.empty((ny, nx), dtype=np.uint16)
     # (row, band, time, x): one row's data is contiguous, so the per-pixel gather in
     # the kernel stays within a few hundred KiB (L2, few TLB pages) per row
-    buf = np.empty((rows, nb, nt, nx), dtype=dtype)
+    # x padded so a (band, time) plane is an odd number of cache lines long: with a
+    # power-of-two stride the ~band*time lines a pixel reads map to a couple of L1 sets
+    lines = -(-nx * dtype.itemsize // 64)
+    nxp = (lines | 1) * 64 // dtype.itemsize if 64 % dtype.itemsize == 0 else nx
+    buf = np.empty((rows, nb, nt, max(nxp, nx)), dtype=dtype)
     gm_blk = np.empty((rows, nx, nb), dtype=np.float32)
     mads_blk = np.empty((rows, nx, 3) if compute_mads else (1, 1, 3), dtype=np.float32)
     iters = np.empty((rows, nx), dtype=np.int32)
@@ -377,7 +381,7 @@ def geomedian_with_mads(
             r1 = min(ny, r0 + rows)
             h = r1 - r0
             _load_rows(bands, ydim, r0, r1, buf)
-            X = buf[:h].transpose(0, 3, 1, 2)
+            X = buf[:h, :, :, :nx].transpose(0, 3, 1, 2)
             _k.gm_mads_rows(X, nd, has_nd, is_float, float(scale), float(offset), w, eps,
                             maxiters, compute_mads, gm_blk[:h], mads_blk[:h] if compute_mads
                             else mads_blk, count[r0:r1], iters[:h])
@@ -425,4 +429,4 @@ def _load_rows(bands: list, ydim: str, r0: int, r1: int, buf: np.ndarray) -> Non
         part = np.asarray(part)
         if part.dtype != buf.dtype:
             part = part.astype(buf.dtype)
-        _k.copy_rows(part, buf[:h, j])
+        _k.copy_rows(part, buf[:h, j, :, : part.shape[2]])
