@@ -1,18 +1,24 @@
-"""Loading a task's inputs: native-CRS load, plugin masking, solar-day fusing, reprojection.
+"""Loading a task's inputs and reducing them block by block.
 
 Uses datacube's loader on the cache's dataset documents (no database at run time). Each
-(solar day, CRS) group is read on a native-resolution grid covering the tile, masked
-there by ``plugin.native_transform`` (so morphology works on native pixels, as in
-odc-stats), fused by ``plugin.fuser``, then reprojected to the tile with
+(solar day, CRS) group is read on a native-resolution grid covering the block (padded),
+masked there by ``plugin.native_transform`` (so morphology works on native pixels, as in
+odc-stats), fused by ``plugin.fuser``, then reprojected to the tile grid with
 ``odc.geo.xr.xr_reproject``; groups of the same day from other CRSs are fused again on
-the tile grid. Everything stays dask-backed: pixels are read when the plugin's reduction
-asks for them, block by block.
+the tile grid.
+
+:func:`reduce_task` does this for horizontal blocks of the tile in turn and reduces each
+block with the plugin, so peak memory follows ``block_bytes`` (one block of inputs plus
+the outputs) instead of the whole time stack of the tile. Every statistic here is per
+pixel, so blocks are independent.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,85 +30,36 @@ from datacube.model import Dataset
 from odc.geo import xy_
 from odc.geo.geobox import GeoBox
 from odc.geo.xr import xr_reproject
+from rasterio.errors import NotGeoreferencedWarning
 
 from .errors import InputError
 from .model import Task
 
-__all__ = ["load_task_data", "native_geobox"]
+__all__ = ["load_task_data", "reduce_task", "native_geobox", "DEFAULT_BLOCK_BYTES"]
+
+DEFAULT_BLOCK_BYTES = 512 * 2**20
+"""Input bytes (as float32 on the tile grid) held for one block."""
 
 
-def _grid_of(ds: Dataset, bands: Sequence[str]) -> tuple[str, Any]:
+def _grid_of(ds: Dataset, bands: Sequence[str]) -> dict[str, Any]:
     """The dataset grid with the finest pixels among those the bands live on."""
     doc = ds.metadata_doc
     grids = doc.get("grids") or {}
-    names = {doc["measurements"][b].get("grid", "default") for b in bands if b in doc.get("measurements", {})} or {"default"}
+    meas = doc.get("measurements", {})
+    names = {meas[b].get("grid", "default") for b in bands if b in meas} or {"default"}
     best = min(names, key=lambda g: abs(grids[g]["transform"][0]) if g in grids else np.inf)
     if best not in grids:
         raise InputError(f"dataset {ds.id}: no grid {best!r} in its document")
-    return best, grids[best]
+    return grids[best]
 
 
-def native_geobox(ds: Dataset, bands: Sequence[str], tile: GeoBox, pad_px: int = 2) -> GeoBox:
-    """A grid aligned with the dataset's pixels, covering the tile (padded), at native resolution."""
-    _, g = _grid_of(ds, bands)
-    t = Affine(*g["transform"][:6])
+def native_geobox(ds: Dataset, bands: Sequence[str], dst: GeoBox, pad_px: int = 16) -> GeoBox:
+    """A grid aligned with the dataset's pixels covering ``dst`` (padded), at native resolution."""
+    t = Affine(*_grid_of(ds, bands)["transform"][:6])
     res = abs(t.a)
-    crs = ds.crs
-    poly = tile.extent.to_crs(crs, resolution=res * 64).buffer(pad_px * res)
+    poly = dst.extent.to_crs(ds.crs, resolution=res * 64).buffer(pad_px * res)
     anchor = xy_((t.c % res) / res, (t.f % res) / res)
-    return GeoBox.from_geopolygon(poly, resolution=res, crs=crs, anchor=anchor)
-
-
-def _measurements(ds: Dataset, bands: Sequence[str]):
-    try:
-        found = ds.product.lookup_measurements(list(bands))
-    except KeyError as e:
-        raise InputError(f"product {ds.product.name}: no band {e.args[0]!r} (has {', '.join(ds.product.measurements)})") from None
-    return found
-
-
-def _solar_key(ds: Dataset) -> np.datetime64:
-    return np.datetime64(solar_day(ds), "D")
-
-
-def load_task_data(task: Task, plugin: Any, *, chunks: dict[str, int] | None = None) -> xr.Dataset:
-    """The (time, y, x) Dataset on ``task.geobox`` that ``plugin.reduce`` takes."""
-    bands = list(plugin.input_bands)
-    if not task.datasets:
-        raise InputError(f"task {task.tile_index}: no datasets")
-    chunks = chunks or {"y": 1024, "x": 1024}
-    groups: dict[tuple[np.datetime64, str], list[Dataset]] = defaultdict(list)
-    for ds in task.datasets:
-        groups[(_solar_key(ds) if plugin.group_by == "solar_day" else np.datetime64(ds.center_time.replace(tzinfo=None), "us"),
-                str(ds.crs))].append(ds)
-
-    per_day: dict[np.datetime64, list[xr.Dataset]] = defaultdict(list)
-    for (day, _crs), dss in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1])):
-        present = [b for b in bands if all(b in _names(ds) for ds in dss)]
-        optional = [b for b in getattr(plugin, "optional_bands", ()) if all(b in _names(ds) for ds in dss)]
-        missing = [b for b in bands if b not in present]
-        if missing:
-            raise InputError(f"dataset {dss[0].id} ({dss[0].product.name}): missing band(s) {', '.join(missing)}")
-        want = present + optional
-        gbox = native_geobox(dss[0], want, task.geobox)
-        meas = _measurements(dss[0], want)
-        sources = Datacube.group_datasets(dss, "time")
-        try:
-            xx = Datacube.load_data(sources, gbox, list(meas.values()),
-                                    dask_chunks={"time": 1, "y": chunks["y"], "x": chunks["x"]})
-        except Exception as e:  # noqa: BLE001 - rasterio/datacube raise many types; name the inputs
-            raise InputError(f"cannot read datasets {', '.join(str(d.id) for d in dss)}: {e}") from None
-        xx = xx.rename({m.name: b for b, m in zip(want, meas.values()) if m.name != b})
-        xx = plugin.native_transform(xx)
-        xx = plugin.fuser(xx)
-        per_day[day].append(_reproject(xx, task.geobox, plugin, chunks))
-
-    slices = []
-    for day in sorted(per_day):
-        parts = per_day[day]
-        one = plugin.fuser(xr.concat(parts, "time")) if len(parts) > 1 else parts[0]
-        slices.append(one.assign_coords(time=[day.astype("datetime64[ns]")]))
-    return xr.concat(slices, "time")
+    return GeoBox.from_geopolygon(poly, resolution=res, crs=ds.crs, anchor=anchor)
 
 
 def _names(ds: Dataset) -> set[str]:
@@ -112,21 +69,100 @@ def _names(ds: Dataset) -> set[str]:
     return names
 
 
-def _reproject(xx: xr.Dataset, dst: GeoBox, plugin: Any, chunks: dict[str, int]) -> xr.Dataset:
-    import warnings
+@dataclass(frozen=True)
+class _Group:
+    """Datasets of one solar day in one CRS, with the bands to read."""
 
-    from rasterio.errors import NotGeoreferencedWarning
+    day: np.datetime64
+    datasets: tuple[Dataset, ...]
+    bands: tuple[str, ...]
+    measurements: tuple[Any, ...]
 
-    # odc-geo warps dask blocks through in-memory arrays that GDAL calls "not georeferenced"
-    warnings.filterwarnings("ignore", category=NotGeoreferencedWarning)
+
+def _groups(task: Task, plugin: Any) -> list[_Group]:
+    if not task.datasets:
+        raise InputError(f"task {task.tile_index}: no datasets")
+    bands = list(plugin.input_bands)
+    keyed: dict[tuple[np.datetime64, str], list[Dataset]] = defaultdict(list)
+    for ds in task.datasets:
+        day = (np.datetime64(solar_day(ds), "D") if plugin.group_by == "solar_day"
+               else np.datetime64(ds.center_time.replace(tzinfo=None), "us"))
+        keyed[(day, str(ds.crs))].append(ds)
+    out = []
+    for (day, _), dss in sorted(keyed.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        missing = [b for b in bands if not all(b in _names(ds) for ds in dss)]
+        if missing:
+            bad = next(ds for ds in dss if not all(b in _names(ds) for b in missing))
+            raise InputError(f"dataset {bad.id} ({bad.product.name}): missing band(s) {', '.join(missing)}")
+        optional = [b for b in getattr(plugin, "optional_bands", ()) if all(b in _names(ds) for ds in dss)]
+        want = tuple(bands + optional)
+        meas = dss[0].product.lookup_measurements(list(want))
+        out.append(_Group(day, tuple(dss), want, tuple(meas.values())))
+    return out
+
+
+def _pad_px(plugin: Any) -> int:
+    """Native pixels of margin so that morphology near block edges sees its neighbours."""
+    reach = 0
+    for filters in (getattr(plugin, "cloud_filters", None) or {}).values():
+        reach = max(reach, sum(int(r) for _, r in filters))
+    return 4 + 2 * reach
+
+
+def _load_block(groups: list[_Group], plugin: Any, dst: GeoBox) -> xr.Dataset:
+    per_day: dict[np.datetime64, list[xr.Dataset]] = defaultdict(list)
+    pad = _pad_px(plugin)
+    for g in groups:
+        gbox = native_geobox(g.datasets[0], g.bands, dst, pad)
+        try:
+            xx = Datacube.load_data(Datacube.group_datasets(g.datasets, "time"), gbox, list(g.measurements))
+        except Exception as e:  # noqa: BLE001 - rasterio/datacube raise many types; name the inputs
+            msg = str(e).strip().splitlines()[0] if str(e).strip() else e.__class__.__name__
+            raise InputError(f"cannot read dataset(s) {', '.join(str(d.id) for d in g.datasets)}: {msg}") from None
+        xx = xx.rename({m.name: b for b, m in zip(g.bands, g.measurements) if m.name != b})
+        xx = plugin.fuser(plugin.native_transform(xx))
+        per_day[g.day].append(_reproject(xx, dst, plugin))
+    slices = []
+    for day in sorted(per_day):
+        parts = per_day[day]
+        one = plugin.fuser(xr.concat(parts, "time")) if len(parts) > 1 else parts[0]
+        slices.append(one.assign_coords(time=[day.astype("datetime64[ns]")]))
+    return xr.concat(slices, "time")
+
+
+def load_task_data(task: Task, plugin: Any) -> xr.Dataset:
+    """The whole (time, y, x) stack on ``task.geobox`` that ``plugin.reduce`` takes."""
+    return _load_block(_groups(task, plugin), plugin, task.geobox)
+
+
+def reduce_task(task: Task, plugin: Any, block_bytes: int = DEFAULT_BLOCK_BYTES) -> xr.Dataset:
+    """``plugin.reduce`` over the tile, computed block by block (rows of the tile)."""
+    groups = _groups(task, plugin)
+    ny, nx = task.geobox.shape.yx
+    days = len({g.day for g in groups})
+    row_bytes = max(1, days * len(groups[0].bands) * 4 * nx)
+    rows = int(min(ny, max(16, block_bytes // row_bytes)))
+    parts = []
+    for y0 in range(0, ny, rows):
+        dst = task.geobox[y0:min(ny, y0 + rows), :]
+        res = plugin.reduce(_load_block(groups, plugin, dst))
+        parts.append(res.compute() if hasattr(res, "compute") else res)
+    out = xr.concat(parts, "y") if len(parts) > 1 else parts[0]
+    for name in out.data_vars:  # concat keeps attrs of the first part; make sure nodata survives
+        out[name].attrs.update(parts[0][name].attrs)
+    return out
+
+
+def _reproject(xx: xr.Dataset, dst: GeoBox, plugin: Any) -> xr.Dataset:
     out = {}
-    for name, band in xx.data_vars.items():
-        resampling = plugin.resampling_for(str(name), band.dtype) if hasattr(plugin, "resampling_for") else "nearest"
-        nodata = band.attrs.get("nodata")
-        r = xr_reproject(band, dst, resampling=resampling, dst_nodata=nodata,
-                         chunks=(chunks["y"], chunks["x"]))
-        r.attrs.update(band.attrs)
-        out[name] = r
+    with warnings.catch_warnings():
+        # odc-geo warps through in-memory arrays that GDAL calls "not georeferenced"
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        for name, band in xx.data_vars.items():
+            resampling = plugin.resampling_for(str(name), band.dtype)
+            r = xr_reproject(band, dst, resampling=resampling, dst_nodata=band.attrs.get("nodata"))
+            r.attrs.update(band.attrs)
+            out[name] = r
     res = xr.Dataset(out)
     res.attrs.update({k: v for k, v in xx.attrs.items() if k not in ("crs", "grid_mapping")})
     return res

@@ -206,13 +206,15 @@ def process_task(task: Task, plugin: Any, cfg: RunConfig, threads: int) -> list[
     """Load, reduce and write one task; returns the files written."""
     import dask
 
-    from .load import load_task_data
+    from .load import DEFAULT_BLOCK_BYTES, reduce_task
     from .outputs import CogOptions, write_task_outputs
 
-    xx = load_task_data(task, plugin)
+    _, mem = cpu_and_memory()
+    limit = parse_memory(cfg.memory_limit) or mem
+    # a block's inputs take a quarter of the memory we may use, within the default budget
+    block = min(DEFAULT_BLOCK_BYTES, limit // 4) if limit else DEFAULT_BLOCK_BYTES
     with dask.config.set(scheduler="threads", num_workers=threads):
-        result = plugin.reduce(xx)
-        result = result.compute() if hasattr(result, "compute") else result
+        result = reduce_task(task, plugin, block_bytes=block)
         rgba = plugin.rgba(result)
         if rgba is not None and hasattr(rgba, "compute"):
             rgba = rgba.compute()
