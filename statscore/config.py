@@ -14,7 +14,26 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import ConfigError, suggest
 
-__all__ = ["ProductConfig", "RunConfig", "load_run_config"]
+__all__ = ["ProductConfig", "RunConfig", "load_run_config", "read_yaml_mapping"]
+
+
+def read_yaml_mapping(source: str | Path, what: str, *, inline: bool = False) -> dict[str, Any]:
+    """A YAML mapping from a file (or, with ``inline``, from text that looks like YAML).
+
+    Every failure is a one-line :class:`ConfigError` that starts with ``what`` (the option).
+    """
+    text = str(source)
+    looks_inline = inline and (text.lstrip().startswith("{") or ":" in text)
+    try:
+        raw = text if looks_inline else Path(text).read_text(encoding="utf8")
+        data = yaml.safe_load(raw) or {}
+    except OSError as e:
+        raise ConfigError(f"{what} {text}: cannot read ({e.strerror})") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{what}: not valid YAML ({str(e).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{what}: expected a mapping of settings")
+    return data
 
 
 class _Strict(BaseModel):
@@ -95,12 +114,4 @@ def load_run_config(path: str | Path | None) -> RunConfig:
     """Read and validate a run config YAML (``None``: all defaults)."""
     if path is None:
         return RunConfig()
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf8")) or {}
-    except OSError as e:
-        raise ConfigError(f"--config {path}: cannot read ({e.strerror})") from None
-    except yaml.YAMLError as e:
-        raise ConfigError(f"--config {path}: not valid YAML ({str(e).splitlines()[0]})") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"--config {path}: expected a mapping of settings")
-    return _validate(data, str(path))
+    return _validate(read_yaml_mapping(path, f"--config {path}"), str(path))

@@ -7,8 +7,7 @@ from contextlib import contextmanager
 from collections.abc import Iterator
 from typing import Any
 
-import yaml
-
+from ..config import read_yaml_mapping
 from ..errors import ConfigError, suggest
 
 
@@ -16,15 +15,7 @@ def load_config(path: str | None, allowed: tuple[str, ...], what: str) -> dict[s
     """Read a YAML mapping; an unknown key is an error that names it (odc-stats ignores them)."""
     if not path:
         return {}
-    try:
-        with open(path, encoding="utf8") as f:
-            cfg = yaml.safe_load(f) or {}
-    except OSError as e:
-        raise ConfigError(f"--config {path}: cannot read ({e.strerror})") from None
-    except yaml.YAMLError as e:
-        raise ConfigError(f"--config {path}: not valid YAML ({str(e).splitlines()[0]})") from None
-    if not isinstance(cfg, dict):
-        raise ConfigError(f"--config {path}: expected a mapping of {what} settings")
+    cfg = read_yaml_mapping(path, f"--config {path} ({what})")
     for k in cfg:
         if k not in allowed:
             raise ConfigError(f"--config {path}: unknown key {k!r}{suggest(str(k), list(allowed))}; valid keys: {', '.join(allowed)}")

@@ -5,29 +5,15 @@ from __future__ import annotations
 import sys
 
 import click
-import yaml
 
-from ..config import load_run_config
+from ..config import load_run_config, read_yaml_mapping
 from ..errors import ConfigError
 from ..task import render_task
 from . import main
 
 
 def _yaml_or_file(text: str | None, what: str) -> dict | None:
-    if text is None:
-        return None
-    try:
-        if not text.lstrip().startswith("{") and ":" not in text:
-            with open(text, encoding="utf8") as f:
-                text = f.read()
-        data = yaml.safe_load(text)
-    except OSError as e:
-        raise ConfigError(f"{what} {text!r}: cannot read ({e.strerror})") from None
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{what}: not valid YAML ({str(e).splitlines()[0]})") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{what}: expected a mapping")
-    return data
+    return None if text is None else read_yaml_mapping(text, what, inline=True)
 
 
 @main.command("run")
