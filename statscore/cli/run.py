@@ -66,6 +66,10 @@ def run_cmd(filedb, tasks, config_path, plugin, plugin_config, cog_config, resam
     outcomes = run_tasks(reader, selected, plugin_obj, cfg, location=cfg.output_location, plugin_name=cfg.plugin,
                          dryrun=dryrun, on_outcome=report)
     failed = [o for o in outcomes if o.status == "failed"]
+    if dryrun:
+        counts = {k: sum(o.status == k for o in outcomes) for k in ("new", "skip", "recompute")}
+        click.echo(f"{len(outcomes)} tasks: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+        return
     click.echo(f"{len(outcomes)} tasks: {sum(o.status == 'done' for o in outcomes)} done, "
                f"{sum(o.status == 'skipped' for o in outcomes)} skipped, {len(failed)} failed")
     if failed:
