@@ -28,3 +28,5 @@ def main() -> None:
 
 from . import run as _run  # noqa: E402,F401  (registers the commands)
 from . import save_tasks as _save_tasks  # noqa: E402,F401
+from . import publish_tasks as _publish_tasks  # noqa: E402,F401
+from . import redrive_queue as _redrive_queue  # noqa: E402,F401

@@ -17,7 +17,7 @@ def _yaml_or_file(text: str | None, what: str) -> dict | None:
 
 
 @main.command("run")
-@click.argument("filedb")
+@click.argument("filedb", required=False)
 @click.argument("tasks", nargs=-1)
 @click.option("--config", "config_path", help="Run config YAML (plugin, plugin_config, product, cog_opts, ...).")
 @click.option("--plugin", help="Plugin short name (gm-s2, pq, ...) or dotted class path.")
@@ -34,13 +34,21 @@ def _yaml_or_file(text: str | None, what: str) -> dict | None:
 @click.option("--heartbeat-filepath", help="File touched while tasks run.")
 @click.option("--dataset-filters", help="Only use datasets matching these JSON filters (|-separated).")
 @click.option("--dryrun", is_flag=True, help="Only list the tasks with new/skip/recompute status.")
+@click.option("--from-sqs", help="Take tasks from this SQS queue (name or URL) instead of FILEDB/TASKS.")
+@click.option("--idle-timeout", type=float, default=0, show_default=True,
+              help="With --from-sqs: exit once the queue has stayed empty this many seconds.")
+@click.option("--failure-log", help="With --from-sqs: append one JSON line per failed message to this file.")
 def run_cmd(filedb, tasks, config_path, plugin, plugin_config, cog_config, resampling, resolution, threads,
             memory_limit, location, overwrite, public, max_processing_time, heartbeat_filepath, dataset_filters,
-            dryrun) -> None:
+            dryrun, from_sqs, idle_timeout, failure_log) -> None:
     """Run tasks of FILEDB (all by default). TASKS: '2015--P1Y/49/24', 'x49/y24/2015--P1Y', index, slice '::10', or '-' for stdin."""
     from ..plugins import resolve_plugin
     from ..run import TaskReader, run_tasks, select_tasks
 
+    if from_sqs and (filedb or dryrun):
+        raise ConfigError("--from-sqs takes tasks from the queue: do not also give FILEDB/TASKS or --dryrun")
+    if not from_sqs and not filedb:
+        raise ConfigError("give FILEDB (a task cache) or --from-sqs QUEUE")
     cfg = load_run_config(config_path)
     cfg = cfg.merged(plugin=plugin, plugin_config=_yaml_or_file(plugin_config, "--plugin-config"),
                      cog_opts=_yaml_or_file(cog_config, "--cog-config"), resampling=resampling, resolution=resolution,
@@ -53,6 +61,11 @@ def run_cmd(filedb, tasks, config_path, plugin, plugin_config, cog_config, resam
     plugin_obj = resolve_plugin(cfg.plugin, cfg.plugin_config)
     if not cfg.output_location:
         raise ConfigError("no output location: pass --location or set 'output_location' in --config")
+    if from_sqs:
+        from ._sqs_run import run_from_sqs
+
+        run_from_sqs(from_sqs, plugin_obj, cfg, idle_timeout=idle_timeout, failure_log=failure_log)
+        return
     reader = TaskReader(filedb)
     specs = list(tasks)
     if specs == ["-"]:

@@ -1,0 +1,43 @@
+"""``run --from-sqs``: the thin CLI side of :mod:`statscore.worker`."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import click
+
+from ..config import RunConfig
+from ..run import TaskOutcome
+from ..task import render_task
+
+
+def run_from_sqs(queue_name: str, plugin: Any, cfg: RunConfig, *, idle_timeout: float,
+                 failure_log: str | None) -> None:
+    """Run the worker loop; exit 1 when a task failed (as odc-stats), 0 after SIGTERM."""
+    from ..sqs import open_queue
+    from ..worker import run_worker
+
+    log = logging.getLogger("statscore.worker")
+    if not log.handlers:
+        h = logging.StreamHandler(sys.stderr)
+        h.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(h)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+    queue = open_queue(queue_name)
+    click.echo(f"worker on queue {queue.name}: lease {cfg.job_queue_max_lease} s, renew {cfg.renew_safety_margin} s "
+               f"before, idle timeout {idle_timeout:g} s", err=True)
+
+    def report(oc: TaskOutcome) -> None:
+        where = render_task(oc.tile) if oc.tile[0] != "?" else "-"
+        click.echo(f"{where}  {oc.status:<9} {oc.seconds:6.1f}s  {oc.reason}", err=oc.status != "done" and
+                   oc.status != "skipped")
+
+    s = run_worker(queue, plugin, cfg, plugin_name=cfg.plugin or "", location=cfg.output_location or "",
+                   idle_timeout=idle_timeout, failure_log=failure_log, on_outcome=report)
+    click.echo(f"{s.done + s.skipped + s.failed + s.released} messages: {s.done} done, {s.skipped} skipped, "
+               f"{s.failed} failed, {s.released} released" + (" (stopped by signal)" if s.stopped_by_signal else ""))
+    if s.failed and not s.stopped_by_signal:
+        sys.exit(1)

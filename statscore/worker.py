@@ -1,0 +1,350 @@
+"""``run --from-sqs``: a worker that takes tasks from an SQS queue and never loses or doubles one.
+
+One message at a time is leased for ``job_queue_max_lease`` s. The task runs in a child
+process (kept between tasks, replaced when it is killed) so this process stays free to
+renew the lease before ``renew_safety_margin`` runs out, touch the heartbeat file every
+``future_poll_interval`` s, cancel the task past ``max_processing_time`` and answer
+SIGTERM. Success, or output already present, deletes the message; any failure releases
+it (visibility 0) so it is retried at once and, after the queue's ``maxReceiveCount``,
+moved to the dead-letter queue by SQS itself. Outputs are written STAC item last, so a
+worker killed mid-task leaves nothing that looks complete and the retry redoes it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing as mp
+import os
+import shutil
+import signal
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+from .config import RunConfig
+from .errors import InputError, SourceError, StatsError
+from .run import TaskOutcome, TaskReader, _child, cpu_and_memory, output_product
+from .sqs import Message, SQSQueue, parse_task_message
+from .task import TileIdx, render_task
+
+__all__ = ["CacheFetcher", "WorkerSummary", "run_worker"]
+
+_log = logging.getLogger(__name__)
+
+_TICK = 0.2
+"""Seconds between checks of the running task (lease, deadline, stop request)."""
+_INTERRUPT_GRACE = 5.0
+"""Seconds a task gets to clean up its partial outputs after SIGINT before it is killed."""
+
+
+class CacheFetcher:
+    """Task caches by URL: an ``s3://`` cache is downloaded once per worker and reused."""
+
+    def __init__(self) -> None:
+        self._dir: str | None = None
+        self._paths: dict[str, str] = {}
+
+    def local(self, url: str) -> str:
+        """A local path for the cache ``url`` (local paths are used as they are)."""
+        if url in self._paths:
+            return self._paths[url]
+        u = urlparse(url)
+        if u.scheme == "s3":
+            path = self._download(url, u.netloc, u.path.lstrip("/"))
+        elif u.scheme in ("", "file"):
+            path = u.path if u.scheme == "file" else url
+        else:
+            raise InputError(f"cache {url}: expected a local path or an s3:// URL")
+        self._paths[url] = path
+        return path
+
+    def _download(self, url: str, bucket: str, key: str) -> str:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from .outputs import s3_client
+
+        if self._dir is None:
+            self._dir = tempfile.mkdtemp(prefix="statscore-caches-")
+        folder = tempfile.mkdtemp(dir=self._dir)  # one folder per URL: same names never clash
+        dest = os.path.join(folder, os.path.basename(key) or "cache.db")
+        try:
+            s3_client().download_file(bucket, key, dest + ".part")
+        except ClientError as e:
+            code = str(e.response.get("Error", {}).get("Code", ""))
+            why = "not found on S3" if code in ("404", "NoSuchKey", "NotFound") else f"cannot download ({code})"
+            raise InputError(f"cache {url}: {why}") from None
+        except BotoCoreError as e:
+            raise SourceError(f"cache {url}: cannot download ({e})") from None
+        os.replace(dest + ".part", dest)
+        _log.info("fetched cache %s -> %s", url, dest)
+        return dest
+
+    def close(self) -> None:
+        if self._dir:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+        self._paths.clear()
+
+
+def _task_loop(conn) -> None:  # pragma: no cover - runs in the child process
+    """Child process: run the tasks sent over ``conn`` one by one (see ``run._child``)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        while True:
+            args = conn.recv()
+            if args is None:
+                return
+            _child(conn, *args)
+    except (KeyboardInterrupt, EOFError):
+        pass  # interrupted by the worker: write_task_outputs removed what it had written
+
+
+class _TaskProcess:
+    """A child process that runs one task at a time; replaced after it is killed."""
+
+    def __init__(self) -> None:
+        self.proc: Any = None
+        self.conn: Any = None
+
+    def submit(self, args: tuple) -> None:
+        if self.proc is None or not self.proc.is_alive():
+            ctx = mp.get_context("spawn")
+            self.conn, child = ctx.Pipe(duplex=True)
+            self.proc = ctx.Process(target=_task_loop, args=(child,), daemon=True)
+            self.proc.start()
+            child.close()
+        self.conn.send(args)
+
+    def result(self, timeout: float) -> tuple[str, Any] | None:
+        """``(status, payload)`` when the task ended within ``timeout`` s; ``None`` otherwise."""
+        try:
+            if self.conn.poll(timeout):
+                return self.conn.recv()
+        except (EOFError, OSError):
+            pass
+        if not self.proc.is_alive():
+            return ("failed", f"task process died (exit code {self.proc.exitcode})")
+        return None
+
+    def interrupt(self) -> None:
+        """Stop the task now: SIGINT (partial outputs are removed), then SIGKILL after a grace period."""
+        if self.proc is None or not self.proc.is_alive():
+            return
+        os.kill(self.proc.pid, signal.SIGINT)
+        self.proc.join(_INTERRUPT_GRACE)
+        self.kill()
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            if self.proc.is_alive():
+                self.proc.kill()
+            self.proc.join(5)
+        self.proc = None
+
+    def close(self) -> None:
+        if self.proc is not None and self.proc.is_alive():
+            try:
+                self.conn.send(None)
+                self.proc.join(5)
+            except OSError:
+                pass
+        self.kill()
+
+
+@dataclass
+class WorkerSummary:
+    """What one worker did: counts by outcome, and whether it stopped on a signal."""
+
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    released: int = 0
+    """Messages given back unfinished because the worker was asked to stop."""
+    stopped_by_signal: bool = False
+    outcomes: list[TaskOutcome] = field(default_factory=list)
+
+
+class _Stop:
+    """SIGTERM/SIGINT set a flag; the loop finishes or releases the current message and exits."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._old: dict[int, Any] = {}
+
+    def __enter__(self) -> _Stop:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        self.requested = True
+        _log.warning("received %s: releasing the current task and stopping", signal.Signals(signum).name)
+
+    def __exit__(self, *exc) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+def run_worker(
+    queue: SQSQueue,
+    plugin: Any,
+    cfg: RunConfig,
+    *,
+    plugin_name: str,
+    location: str,
+    idle_timeout: float = 0.0,
+    failure_log: str | None = None,
+    on_outcome: Callable[[TaskOutcome], None] | None = None,
+) -> WorkerSummary:
+    """Process messages of ``queue`` until it stays empty for ``idle_timeout`` s or SIGTERM.
+
+    Every received message ends deleted (done or already present) or released (failed,
+    malformed, or stopped), never kept beyond its lease by a live worker.
+    """
+    lease = int(cfg.job_queue_max_lease)
+    if lease <= cfg.renew_safety_margin:
+        raise InputError(f"job_queue_max_lease={lease} must exceed renew_safety_margin={cfg.renew_safety_margin}")
+    cpus, _ = cpu_and_memory()
+    threads = cpus if cfg.threads in (-1, 0) else cfg.threads
+    product = output_product(cfg, plugin, location)
+    fetcher = CacheFetcher()
+    readers: dict[str, TaskReader] = {}
+    child = _TaskProcess()
+    summary = WorkerSummary()
+
+    def report(oc: TaskOutcome, msg: Message, filedb: str = "") -> None:
+        summary.outcomes.append(oc)
+        if oc.status == "failed":
+            summary.failed += 1
+            _record_failure(failure_log, queue, msg, oc, filedb)
+        elif oc.status in ("done", "skipped"):
+            setattr(summary, oc.status, getattr(summary, oc.status) + 1)
+        else:
+            summary.released += 1
+        if on_outcome is not None:
+            on_outcome(oc)
+
+    idle_since = time.monotonic()
+    try:
+        with _Stop() as stop:
+            while not stop.requested:
+                _heartbeat(cfg.heartbeat_filepath)
+                waited = time.monotonic() - idle_since
+                t_lease = time.monotonic()
+                msg = queue.receive(lease, wait_seconds=max(1, min(5, idle_timeout - waited)))
+                if msg is None:
+                    if time.monotonic() - idle_since >= idle_timeout:
+                        _log.info("queue %s stayed empty for %.0f s: exiting", queue.name, idle_timeout)
+                        break
+                    continue
+                if stop.requested:
+                    queue.release(msg)
+                    break
+                _handle_message(queue, msg, t_lease, lease, cfg, product, plugin_name, location, threads,
+                                fetcher, readers, child, stop, report)
+                idle_since = time.monotonic()
+            summary.stopped_by_signal = stop.requested
+    finally:
+        child.close()
+        fetcher.close()
+    return summary
+
+
+def _handle_message(queue: SQSQueue, msg: Message, t_lease: float, lease: int, cfg: RunConfig, product: Any,
+                    plugin_name: str, location: str, threads: int, fetcher: CacheFetcher,
+                    readers: dict[str, TaskReader], child: _TaskProcess, stop: _Stop,
+                    report: Callable[..., None]) -> None:
+    from .outputs import is_task_done
+
+    t0 = time.monotonic()
+    tile: TileIdx | None = None
+    filedb = ""
+    try:
+        tile, filedb = parse_task_message(msg.body)
+        path = fetcher.local(filedb)
+        if path not in readers:
+            readers[path] = TaskReader(path)
+        reader = readers[path]
+        task = reader.load_task(tile, product, cfg.resolution, cfg.dataset_filters)
+        done = is_task_done(task)
+    except StatsError as e:
+        queue.release(msg)
+        what = f"message {msg.id}" + (f" ({render_task(tile)})" if tile else "")
+        _log.debug("%s: %s; released (receive %d)", what, e, msg.receive_count)
+        report(TaskOutcome(tile or ("?", 0, 0), "failed", reason=f"{what}: {e}", seconds=time.monotonic() - t0),
+               msg, filedb)
+        return
+
+    if done and not cfg.overwrite:
+        queue.delete(msg)
+        report(TaskOutcome(tile, "skipped", reason="output already present", seconds=time.monotonic() - t0), msg)
+        return
+
+    child.submit((reader.path, tile, plugin_name, dict(cfg.plugin_config), cfg.model_dump_json(), location,
+                  threads, cfg.resolution))
+    deadline = t_lease + lease
+    next_beat = 0.0
+    while True:
+        res = child.result(_TICK)
+        now = time.monotonic()
+        if res is not None:
+            status, payload = res
+            if status == "done":
+                _settle(queue.delete, msg, tile)
+                report(TaskOutcome(tile, "done", files=list(payload), seconds=now - t0), msg)
+            else:
+                _settle(queue.release, msg, tile)
+                report(TaskOutcome(tile, "failed", reason=str(payload), seconds=now - t0), msg, filedb)
+            return
+        if stop.requested:
+            child.interrupt()
+            _settle(queue.release, msg, tile)
+            report(TaskOutcome(tile, "released", reason="stopped by signal", seconds=time.monotonic() - t0), msg)
+            return
+        if cfg.max_processing_time > 0 and now - t0 > cfg.max_processing_time:
+            child.interrupt()
+            _settle(queue.release, msg, tile)
+            report(TaskOutcome(tile, "failed", reason=f"cancelled after max_processing_time={cfg.max_processing_time} s",
+                               seconds=now - t0), msg, filedb)
+            return
+        if now + cfg.renew_safety_margin >= deadline:
+            try:
+                queue.extend(msg, lease)
+                deadline = now + lease
+                _log.debug("%s: lease extended by %d s", render_task(tile), lease)
+            except Exception as e:  # noqa: BLE001 - keep working; the output is idempotent
+                _log.warning("%s: could not extend the lease (%s)", render_task(tile), e)
+                deadline = now + cfg.future_poll_interval + cfg.renew_safety_margin  # retry later, not every tick
+        if now >= next_beat:
+            _heartbeat(cfg.heartbeat_filepath)
+            next_beat = now + max(_TICK, cfg.future_poll_interval)
+
+
+def _settle(action: Callable[[Message], None], msg: Message, tile: TileIdx) -> None:
+    """Delete or release; a lost lease only means another worker will see the message again."""
+    try:
+        action(msg)
+    except Exception as e:  # noqa: BLE001 - the message comes back after its lease anyway
+        _log.warning("%s: could not %s message %s (%s); it returns after its lease",
+                     render_task(tile), action.__name__, msg.id, e)
+
+
+def _record_failure(path: str | None, queue: SQSQueue, msg: Message, oc: TaskOutcome, filedb: str) -> None:
+    """Append one JSON line per failure: which message and task, and why."""
+    if not path:
+        return
+    rec = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "queue": queue.name, "message_id": msg.id,
+           "receive_count": msg.receive_count, "filedb": filedb,
+           "tile_idx": render_task(oc.tile) if oc.tile[0] != "?" else None, "reason": oc.reason}
+    with open(path, "a", encoding="utf8") as f:
+        f.write(json.dumps(rec) + "\n")
+
+
+def _heartbeat(path: str | None) -> None:
+    if path:
+        with open(path, "a", encoding="utf8"):
+            os.utime(path, None)
