@@ -44,7 +44,7 @@ class OutputProduct:
     naming_conventions_values: str = "dea_c3"
     explorer_path: str = ""
     classifier: str = "level3"
-    maturity: str | None = "final"
+    maturity: str | None = None
     collection_number: int = 3
     nodata: dict[str, int | float] | None = None
 

@@ -161,7 +161,7 @@ def output_product(cfg: RunConfig, plugin: Any, location: str) -> OutputProduct:
     root = location.rstrip("/")
     return OutputProduct(
         name=name, version=version, short_name=short,
-        location=f"{root}/{name}/{version.replace('.', '-')}",
+        location=root,  # as odc-stats: the product root is the location given
         measurements=tuple(plugin.measurements), properties=dict(p.properties),
         region_code_format=p.region_code_format, product_family=p.product_family or plugin.PRODUCT_FAMILY,
         producer=p.producer, collections_site=p.collections_site,

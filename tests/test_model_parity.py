@@ -23,12 +23,14 @@ def test_task_id_paths_and_prefix_match_odc_stats():
     bands = ("nbart_red", "nbart_green", "count")
     ref = RefTask(
         product=RefProduct(name="ga_ls8c_gm_cyear_3", version="4.0.0", short_name="ga_ls8c_gm_cyear_3",
-                           location="s3://bucket/ga_ls8c_gm_cyear_3/4-0-0", properties={}, measurements=bands),
+                           location="s3://bucket/ga_ls8c_gm_cyear_3/4-0-0", properties={}, measurements=bands,
+                           maturity="final"),
         tile_index=(tile.x, tile.y), geobox=gs.tile_geobox((tile.x, tile.y)),
         time_range=DateTimeRange(tile.period), datasets=dss)
     ours = Task(
         product=OutputProduct(name="ga_ls8c_gm_cyear_3", version="4.0.0", short_name="ga_ls8c_gm_cyear_3",
-                              location="s3://bucket/ga_ls8c_gm_cyear_3/4-0-0", measurements=bands),
+                              location="s3://bucket/ga_ls8c_gm_cyear_3/4-0-0", measurements=bands,
+                              maturity="final"),
         tile_index=tile, geobox=gs.tile_geobox((tile.x, tile.y)), time_range=Period.parse(tile.period), datasets=dss)
     assert ours.uuid == ref.uuid
     assert ours.location == ref.location

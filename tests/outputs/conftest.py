@@ -62,7 +62,7 @@ def make_task(sources):
     def make(location: str, *, short_name: str = "ga_s2_gm_cyear_3", bands=BANDS) -> Task:
         product = OutputProduct(
             name="ga_s2_gm_cyear_3", version="1.0.0", short_name=short_name,
-            location=location, measurements=tuple(bands), producer="ga.gov.au",
+            location=location, measurements=tuple(bands), producer="ga.gov.au", maturity="final",
             product_family="geomedian", collections_site="collections.dea.ga.gov.au",
         )
         gbox = GRIDS["au_10"].tile_geobox((49, 24))[: SHAPE[0], : SHAPE[1]]
