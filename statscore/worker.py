@@ -93,6 +93,7 @@ class CacheFetcher:
 def _task_loop(conn) -> None:  # pragma: no cover - runs in the child process
     """Child process: run the tasks sent over ``conn`` one by one (see ``run._child``)."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _exit_with_parent()
     try:
         while True:
             args = conn.recv()
@@ -101,6 +102,21 @@ def _task_loop(conn) -> None:  # pragma: no cover - runs in the child process
             _child(conn, *args)
     except (KeyboardInterrupt, EOFError):
         pass  # interrupted by the worker: write_task_outputs removed what it had written
+
+
+def _exit_with_parent() -> None:  # pragma: no cover - runs in the child process
+    """A worker killed with SIGKILL must not leave its task running (and writing) unsupervised."""
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
 
 
 class _TaskProcess:

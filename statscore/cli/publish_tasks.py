@@ -57,7 +57,7 @@ def publish_tasks_cmd(cache, queue, tasks, dryrun, geojson_filter) -> None:
         selected = select_tasks(reader.all_tiles, specs)
         click.echo(f"{len(selected):,d} of {len(reader.all_tiles):,d} tasks selected", err=True)
         if geojson_filter:
-            geom = _geometry(geojson_filter)
+            geom = _geometry(geojson_filter).to_crs(reader.gridspec.crs)
             selected = [t for t in selected if reader.gridspec.tile_geobox((t.x, t.y)).extent.intersects(geom)]
             click.echo(f"{len(selected):,d} tasks intersect {geojson_filter}", err=True)
     finally:
