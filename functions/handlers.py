@@ -1,0 +1,38 @@
+"""Lambda handlers of a run (Enumerate, Verify, Summary): parse the event, call statscore, return its state.
+
+Settings come from the environment the CDK stack sets. A user error (bad input, missing
+cache) is raised as one line naming what is wrong, so the execution fails with it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from statscore.errors import StatsError
+from statscore.orchestration import RunSettings, enumerate_run, summarise_run, verify_run
+
+
+class RunInputError(Exception):
+    """Raised to Step Functions (as the error name) with statscore's one-line message."""
+
+
+def enumerate(event: dict[str, Any], context: Any = None) -> dict[str, Any]:  # noqa: A001 - the handler's name
+    """``{"request": <execution input>, "run_id": <execution name>}`` -> the run state."""
+    try:
+        return enumerate_run(event["run_id"], event.get("request") or {}, RunSettings.from_env())
+    except StatsError as e:
+        raise RunInputError(str(e)) from None
+
+
+def verify(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    try:
+        return verify_run(event, RunSettings.from_env())
+    except StatsError as e:
+        raise RunInputError(str(e)) from None
+
+
+def summary(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    try:
+        return summarise_run(event, RunSettings.from_env())
+    except StatsError as e:
+        raise RunInputError(str(e)) from None

@@ -1,0 +1,1 @@
+"""The AWS CDK app: one Stack (``stack.py``) composing one Construct per unit; settings in ``settings.py``."""

@@ -1,0 +1,71 @@
+"""AWS Batch on EC2: managed compute environment, job queue, worker job definition from ``batch_image/``."""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk import Duration, Size
+from aws_cdk import aws_batch as batch
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from .assets import CONTEXT_EXCLUDE, IGNORE_MODE, ROOT
+from .nag import acknowledge
+from .settings import Settings
+
+
+class BatchCompute(Construct):
+    """Workers as Batch jobs: each runs ``odc-stats run --from-sqs`` until the queue stays empty.
+
+    Threads and memory limit of the worker are the job's vCPUs and memory (less 5% for the
+    runtime), so one setting sizes both the container and the kernels' block budget.
+    """
+
+    def __init__(self, scope: Construct, id: str, *, settings: Settings, vpc: ec2.IVpc,
+                 vpc_subnets: ec2.SubnetSelection, log_group: logs.ILogGroup, environment: dict[str, str]) -> None:
+        super().__init__(scope, id)
+        self.security_group = ec2.SecurityGroup(self, "Workers", vpc=vpc, description="statscore Batch workers",
+                                                allow_all_outbound=True)
+        self.compute_environment = batch.ManagedEc2EcsComputeEnvironment(
+            self, "Compute", vpc=vpc, vpc_subnets=vpc_subnets, security_groups=[self.security_group],
+            instance_types=[ec2.InstanceType(t) for t in settings.instance_types],
+            use_optimal_instance_classes=False,
+            spot=settings.spot, spot_bid_percentage=settings.spot_bid_percentage if settings.spot else None,
+            allocation_strategy=(batch.AllocationStrategy.SPOT_PRICE_CAPACITY_OPTIMIZED if settings.spot
+                                 else batch.AllocationStrategy.BEST_FIT_PROGRESSIVE),
+            minv_cpus=settings.min_vcpus, maxv_cpus=settings.max_vcpus, replace_compute_environment=False)
+        acknowledge(self.compute_environment,
+            id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role]",
+            reason="The ECS agent on Batch instances needs exactly this AWS-managed role; it carries no data access.")
+        self.job_queue = batch.JobQueue(
+            self, "Queue", priority=1,
+            compute_environments=[batch.OrderedComputeEnvironment(compute_environment=self.compute_environment, order=1)])
+        self.job_role = iam.Role(self, "JobRole", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+                                 description="statscore worker: tasks from SQS, rows in DynamoDB, products to S3")
+        container_env = dict(environment, THREADS=str(settings.worker_threads), MEMORY=settings.worker_memory_limit)
+        self.container = batch.EcsEc2ContainerDefinition(
+            self, "Container",
+            image=ecs.ContainerImage.from_asset(str(ROOT), file="batch_image/Dockerfile",
+                                                exclude=CONTEXT_EXCLUDE, ignore_mode=IGNORE_MODE),
+            cpu=settings.job_vcpus, memory=Size.mebibytes(settings.job_memory_mib),
+            environment=container_env, job_role=self.job_role,
+            logging=ecs.LogDriver.aws_logs(stream_prefix="worker", log_group=log_group))
+        self.job_definition = batch.EcsJobDefinition(
+            self, "Worker", container=self.container,
+            retry_attempts=settings.retry_attempts,
+            retry_strategies=[
+                batch.RetryStrategy.of(batch.Action.RETRY, batch.Reason.SPOT_INSTANCE_RECLAIMED),
+                batch.RetryStrategy.of(batch.Action.RETRY, batch.Reason.CANNOT_PULL_CONTAINER),
+                batch.RetryStrategy.of(batch.Action.EXIT, batch.Reason.custom(on_exit_code="*")),
+            ],
+            timeout=Duration.hours(settings.job_timeout_hours),
+            propagate_tags=True)
+
+    @staticmethod
+    def worker_environment(*, queue_url: str, table: str, run_config: dict) -> dict[str, str]:
+        """What ``batch_image/entrypoint.sh`` reads (besides THREADS and MEMORY)."""
+        return {"QUEUE_URL": queue_url, "TASK_TABLE": table, "RUN_CONFIG": json.dumps(run_config, sort_keys=True),
+                "NUMBA_CACHE_DIR": "/tmp/numba"}

@@ -1,0 +1,75 @@
+"""Log groups with retention, and alarms (DLQ depth, failed executions) notifying an SNS topic."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from .settings import Settings
+
+
+class LogGroups(Construct):
+    """Every log group of the stack, created here so retention is set in one place."""
+
+    NAMES = ("Enumerate", "Verify", "Summary", "Workers", "StateMachine", "FlowLogs")
+
+    def __init__(self, scope: Construct, id: str, *, settings: Settings) -> None:
+        super().__init__(scope, id)
+        retention = _retention(settings.log_retention_days)
+        self.groups: dict[str, logs.LogGroup] = {
+            n: logs.LogGroup(self, n, retention=retention, removal_policy=RemovalPolicy.DESTROY) for n in self.NAMES}
+
+    def __getitem__(self, name: str) -> logs.LogGroup:
+        return self.groups[name]
+
+
+_RETENTION = {
+    1: logs.RetentionDays.ONE_DAY, 3: logs.RetentionDays.THREE_DAYS, 5: logs.RetentionDays.FIVE_DAYS,
+    7: logs.RetentionDays.ONE_WEEK, 14: logs.RetentionDays.TWO_WEEKS, 30: logs.RetentionDays.ONE_MONTH,
+    60: logs.RetentionDays.TWO_MONTHS, 90: logs.RetentionDays.THREE_MONTHS, 120: logs.RetentionDays.FOUR_MONTHS,
+    150: logs.RetentionDays.FIVE_MONTHS, 180: logs.RetentionDays.SIX_MONTHS, 365: logs.RetentionDays.ONE_YEAR,
+    400: logs.RetentionDays.THIRTEEN_MONTHS, 545: logs.RetentionDays.EIGHTEEN_MONTHS,
+    731: logs.RetentionDays.TWO_YEARS, 1827: logs.RetentionDays.FIVE_YEARS, 3653: logs.RetentionDays.TEN_YEARS,
+}
+
+
+def _retention(days: int) -> logs.RetentionDays:
+    """CloudWatch accepts only some retention periods: name them when the setting is another."""
+    if days not in _RETENTION:
+        from statscore.errors import ConfigError
+
+        raise ConfigError(f"setting 'log_retention_days' = {days}: CloudWatch accepts {sorted(_RETENTION)}")
+    return _RETENTION[days]
+
+
+class Alarms(Construct):
+    """Alarms an operator acts on: a task in the DLQ, an execution that failed, timed out or was aborted."""
+
+    def __init__(self, scope: Construct, id: str, *, dead_letters: sqs.IQueue, state_machine: sfn.StateMachine) -> None:
+        super().__init__(scope, id)
+        self.topic = sns.Topic(self, "Topic", enforce_ssl=True,
+                               master_key=kms.Alias.from_alias_name(self, "SnsKey", "alias/aws/sns"))
+        action = cw_actions.SnsAction(self.topic)
+        self.dlq_depth = cw.Alarm(
+            self, "DeadLetters", alarm_description="Tasks reached the dead-letter queue (poison input or repeated failure).",
+            metric=dead_letters.metric_approximate_number_of_messages_visible(period=Duration.minutes(5), statistic="Maximum"),
+            threshold=1, evaluation_periods=1, comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING)
+        self.failed_executions = cw.Alarm(
+            self, "FailedExecutions", alarm_description="A run failed, timed out or was aborted.",
+            metric=cw.MathExpression(
+                expression="failed + timedout + aborted", period=Duration.minutes(5),
+                using_metrics={"failed": state_machine.metric_failed(statistic="Sum"),
+                               "timedout": state_machine.metric_timed_out(statistic="Sum"),
+                               "aborted": state_machine.metric_aborted(statistic="Sum")}),
+            threshold=1, evaluation_periods=1, comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING)
+        for alarm in (self.dlq_depth, self.failed_executions):
+            alarm.add_alarm_action(action)

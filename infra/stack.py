@@ -1,0 +1,161 @@
+"""The one Stack: composes the units and wires least-privilege grants between them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from statscore.tasktable import BY_RUN_INDEX
+
+from .batch_compute import BatchCompute
+from .enumerate_function import RunFunctions, function_environment
+from .monitoring import Alarms, LogGroups
+from .nag import acknowledge
+from .network import Network
+from .queue import TaskQueue
+from .settings import Settings
+from .state_machine import RunStateMachine
+from .storage import Storage
+from .task_table import TaskTable
+
+
+class StatsStack(Stack):
+    """Everything one product needs: buckets, queue, task table, functions, Batch, state machine, alarms."""
+
+    def __init__(self, scope: Construct, id: str, *, settings: Settings, **kwargs: Any) -> None:
+        super().__init__(scope, id, **kwargs)
+        self.settings = s = settings
+        self.logs = LogGroups(self, "Logs", settings=s)
+        self.storage = Storage(self, "Storage", settings=s)
+        self.queue = TaskQueue(self, "Queue", settings=s)
+        self.tasks = TaskTable(self, "TaskTable", settings=s)
+        self.network = Network(self, "Network", settings=s, flow_log_group=self.logs["FlowLogs"])
+
+        output_location = self.storage.output_location
+        env = function_environment(s, table=self.tasks.table.table_name, queue_url=self.queue.queue.queue_url,
+                                   cache_bucket=self.storage.caches.bucket_name, output_location=output_location)
+        self.functions = RunFunctions(self, "Functions", settings=s, environment=env, log_groups=self.logs.groups,
+                                      vpc=self.network.vpc if s.dataset_source == "datacube" else None,
+                                      vpc_subnets=self.network.worker_subnets)
+        self.batch = BatchCompute(
+            self, "Batch", settings=s, vpc=self.network.vpc, vpc_subnets=self.network.worker_subnets,
+            log_group=self.logs["Workers"],
+            environment=BatchCompute.worker_environment(queue_url=self.queue.queue.queue_url,
+                                                        table=self.tasks.table.table_name,
+                                                        run_config=s.run_config(output_location)))
+        self.run = RunStateMachine(
+            self, "StateMachine", settings=s, enumerate_fn=self.functions.enumerate, verify_fn=self.functions.verify,
+            summary_fn=self.functions.summary, job_queue=self.batch.job_queue,
+            job_definition=self.batch.job_definition, log_group=self.logs["StateMachine"])
+        self.alarms = Alarms(self, "Alarms", dead_letters=self.queue.dead_letters,
+                             state_machine=self.run.state_machine)
+        self._grant()
+        CfnOutput(self, "StateMachineArn", value=self.run.state_machine.state_machine_arn)
+        CfnOutput(self, "OutputLocation", value=output_location)
+        CfnOutput(self, "TaskTableName", value=self.tasks.table.table_name)
+        CfnOutput(self, "QueueUrl", value=self.queue.queue.queue_url)
+        CfnOutput(self, "DeadLetterQueueUrl", value=self.queue.dead_letters.queue_url)
+
+    def _grant(self) -> None:
+        """Each principal gets the actions its code calls, on the resources (and key prefixes) it touches."""
+        s = self.settings
+        table, queue = self.tasks.table, self.queue.queue
+        caches, outputs = self.storage.caches, self.storage.outputs
+        enum_role, verify_role, summary_role = (self.functions.functions[n].role for n in ("Enumerate", "Verify", "Summary"))
+        worker = self.batch.job_role
+        by_run = f"{table.table_arn}/index/{BY_RUN_INDEX}"
+
+        def rows(role: iam.IRole, *actions: str, index: bool = False) -> None:
+            role.add_to_principal_policy(iam.PolicyStatement(
+                actions=[f"dynamodb:{a}" for a in actions], resources=[by_run] if index else [table.table_arn]))
+
+        def objects(role: iam.IRole, bucket_arn: str, prefix: str, *actions: str) -> None:
+            role.add_to_principal_policy(iam.PolicyStatement(
+                actions=[f"s3:{a}" for a in actions], resources=[f"{bucket_arn}/{prefix}*"]))
+            self._acknowledge_prefix(role, f"{bucket_arn}/{prefix}*")
+
+        def listing(role: iam.IRole, bucket_arn: str, prefix: str) -> None:
+            role.add_to_principal_policy(iam.PolicyStatement(
+                actions=["s3:ListBucket"], resources=[bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}}))
+
+        # Enumerate: which tasks are DONE, PENDING rows, enqueue, upload the cache and the manifest
+        rows(enum_role, "BatchGetItem", "BatchWriteItem")
+        queue.grant_send_messages(enum_role)
+        objects(enum_role, caches.bucket_arn, s.cache_prefix, "GetObject", "PutObject")
+        # Verify: the run's rows (GSI), rows back to PENDING, re-enqueue
+        rows(verify_role, "Query", index=True)
+        rows(verify_role, "UpdateItem")
+        queue.grant_send_messages(verify_role)
+        # Summary: the run's rows, the run summary, the product's STAC collection
+        rows(summary_role, "Query", index=True)
+        objects(summary_role, caches.bucket_arn, s.cache_prefix, "PutObject")
+        out_actions = ("PutObject", "PutObjectAcl") if s.s3_acl is not None else ("PutObject",)
+        objects(summary_role, outputs.bucket_arn, s.output_prefix, *out_actions)
+        # Workers: lease tasks, update their own row, read caches, write (and clean up) products
+        queue.grant_consume_messages(worker)
+        rows(worker, "GetItem", "UpdateItem")
+        objects(worker, caches.bucket_arn, s.cache_prefix, "GetObject")
+        objects(worker, outputs.bucket_arn, s.output_prefix, "GetObject", "DeleteObject", *out_actions)
+        listing(worker, outputs.bucket_arn, s.output_prefix)
+
+        if s.dataset_source == "stac":
+            bucket, _, prefix = s.stac_location.removeprefix("s3://").partition("/")
+            fixed = prefix.split("*", 1)[0]
+            docs = f"arn:{self.partition}:s3:::{bucket}"
+            for role in (enum_role, worker):  # workers read the COGs the documents point to
+                objects(role, docs, fixed, "GetObject")
+            listing(enum_role, docs, fixed)
+        else:
+            enum_role.add_to_principal_policy(iam.PolicyStatement(
+                actions=["secretsmanager:GetSecretValue"], resources=[s.db_secret_arn]))
+        self._acknowledge_service_wildcards()
+
+    def _acknowledge_prefix(self, role: iam.IRole, resource: str) -> None:
+        acknowledge(role, f"AwsSolutions-IAM5[Resource::{_nag_text(self, resource)}]",
+                    "Objects under this key prefix are created per run and per task; IAM cannot name them "
+                    "in advance. The grant stops at the prefix, and the actions are listed one by one.")
+
+    def _acknowledge_service_wildcards(self) -> None:
+        xray = ("Lambda active tracing and Step Functions X-Ray tracing need xray:PutTraceSegments/"
+                "PutTelemetryRecords, which accept no resource other than '*'.")
+        for fn in self.functions.functions.values():
+            acknowledge(fn.role, "AwsSolutions-IAM5[Resource::*]", xray + (
+                " In a VPC, ec2:CreateNetworkInterface and friends also need '*' (the ENIs do not exist yet)."
+                if self.settings.dataset_source == "datacube" else ""))
+        acknowledge(self.batch.container, "AwsSolutions-IAM5[Resource::*]",
+                    "The ECS execution role needs ecr:GetAuthorizationToken, which only accepts '*'; its "
+                    "image pull actions are limited to the asset repository.")
+        sm_role = self.run.state_machine.role
+        acknowledge(sm_role, "AwsSolutions-IAM5[Resource::*]",
+                    "Step Functions logging to CloudWatch Logs (logs:CreateLogDelivery, ...) and X-Ray tracing "
+                    "accept only '*' as resource (AWS documentation for state machine logging).")
+        for fn in self.functions.functions.values():
+            acknowledge(sm_role, f"AwsSolutions-IAM5[Resource::<{self.get_logical_id(fn.node.default_child)}.Arn>:*]",
+                        "CDK's LambdaInvoke grants invoke on the function and its versions/aliases (ARN:*); "
+                        "the function itself is named exactly.")
+        acknowledge(sm_role, "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:batch:<AWS::Region>:"
+                             "<AWS::AccountId>:job-definition/*]",
+                    "CDK's BatchSubmitJob grants batch:SubmitJob on job definitions of this account and region: "
+                    "each deploy registers a new revision of the worker definition, so the ARN is not fixed; "
+                    "the job queue is named exactly.")
+
+
+def _nag_text(stack: Stack, value: str) -> str:
+    """A resource string as cdk-nag prints it in finding ids (``<LogicalId.Arn>`` for tokens)."""
+    resolved = stack.resolve(value)
+    if isinstance(resolved, str):
+        return resolved
+    parts = resolved.get("Fn::Join", ["", []])[1]
+    out = []
+    for p in parts:
+        if isinstance(p, str):
+            out.append(p)
+        elif "Fn::GetAtt" in p:
+            out.append(f"<{p['Fn::GetAtt'][0]}.{p['Fn::GetAtt'][1]}>")
+        elif "Ref" in p:
+            out.append(f"<{p['Ref']}>")
+    return "".join(out)

@@ -1,0 +1,71 @@
+"""Step Functions: Enumerate -> Batch workers (array job, .sync) -> Verify (loop while retries remain) -> Summary.
+
+The state carried between steps stays small (counts, ids, a manifest location, at most
+``FAILED_TILES_SHOWN`` tile names): never the task list, whatever the size of the run.
+Only plain ``$.key`` paths are used (moto's Step Functions mis-evaluates ``$[0].x``), so
+the same definition runs in a local moto server.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_batch as batch
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from .settings import Settings
+
+WORKER_JOB_NAME = "statscore-workers"
+
+
+class RunStateMachine(Construct):
+    """One execution = one run over the requested period (input ``{"year": 2019}`` etc.)."""
+
+    def __init__(self, scope: Construct, id: str, *, settings: Settings, enumerate_fn: lambda_.IFunction,
+                 verify_fn: lambda_.IFunction, summary_fn: lambda_.IFunction, job_queue: batch.IJobQueue,
+                 job_definition: batch.IJobDefinition, log_group: logs.ILogGroup) -> None:
+        super().__init__(scope, id)
+
+        def invoke(name: str, fn: lambda_.IFunction, payload: sfn.TaskInput) -> tasks.LambdaInvoke:
+            # the handler's return value becomes the state: a few counts and ids
+            return tasks.LambdaInvoke(self, name, lambda_function=fn, payload=payload, output_path="$.Payload",
+                                      retry_on_service_exceptions=True)
+
+        enumerate_ = invoke("Enumerate", enumerate_fn, sfn.TaskInput.from_object({
+            "request": sfn.JsonPath.entire_payload, "run_id": sfn.JsonPath.execution_name}))
+        run_workers = tasks.BatchSubmitJob(
+            self, "Run workers", job_name=WORKER_JOB_NAME, job_queue_arn=job_queue.job_queue_arn,
+            job_definition_arn=job_definition.job_definition_arn,
+            array_size=sfn.JsonPath.number_at("$.array_size"),
+            integration_pattern=sfn.IntegrationPattern.RUN_JOB,
+            result_path=sfn.JsonPath.DISCARD,
+            task_timeout=sfn.Timeout.duration(Duration.hours(settings.job_timeout_hours * settings.retry_attempts + 1)))
+        verify = invoke("Verify", verify_fn, sfn.TaskInput.from_json_path_at("$"))
+        # a failed array job (some worker exited non-zero) is not a failed run: Verify decides from the rows
+        run_workers.add_catch(verify, errors=["States.ALL"], result_path="$.workers_error")
+        summary = invoke("Summary", summary_fn, sfn.TaskInput.from_json_path_at("$"))
+        succeeded = sfn.Succeed(self, "Run succeeded")
+        failed = sfn.Fail(self, "Run failed", error="TasksFailed", cause_path=sfn.JsonPath.string_at("$.cause"))
+
+        outcome = (sfn.Choice(self, "All tasks done?")
+                   .when(sfn.Condition.string_equals("$.verdict", "done"), succeeded)
+                   .otherwise(failed))
+        summary.next(outcome)
+        verdict = (sfn.Choice(self, "Retry?")
+                   .when(sfn.Condition.string_equals("$.verdict", "retry"), run_workers)
+                   .otherwise(summary))
+        run_workers.next(verify)
+        verify.next(verdict)
+        work = (sfn.Choice(self, "Work to do?")
+                .when(sfn.Condition.number_greater_than("$.array_size", 0), run_workers)
+                .otherwise(summary))
+        definition = enumerate_.next(work)
+
+        self.state_machine = sfn.StateMachine(
+            self, "Run", definition_body=sfn.DefinitionBody.from_chainable(definition),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+            timeout=Duration.days(7))

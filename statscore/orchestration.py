@@ -1,0 +1,340 @@
+"""A run on AWS, step by step: enumerate tasks, verify them, summarise. Called by the Lambda handlers.
+
+Each step takes and returns the small state the state machine carries (ids, counts, the
+manifest location, a verdict), never the task list: a continent is ~30,000 tasks and a
+Step Functions payload is at most 256 KB. The lists live on S3 (manifest) and in the task
+table. Settings come from the environment the CDK constructs set (:meth:`RunSettings.from_env`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ConfigError, InputError, SourceError, suggest
+from .period import Period
+from .task import TileRange, parse_task, parse_tile_range, render_task
+from .tasktable import DynamoTaskTable, TaskRows, TaskState, chunks
+
+__all__ = ["RunSettings", "RunRequest", "enumerate_run", "verify_run", "summarise_run", "array_size",
+           "SQS_BATCH_MAX", "FAILED_TILES_SHOWN"]
+
+SQS_BATCH_MAX = 10
+"""SendMessageBatch: at most 10 messages per call."""
+FAILED_TILES_SHOWN = 50
+"""Most tile names carried in the state (and the Fail cause); the summary on S3 has them all."""
+BATCH_ARRAY_MIN = 2
+"""AWS Batch array jobs have at least 2 children."""
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """The deployment's settings as the functions see them (environment set by infra/)."""
+
+    table: str
+    queue_url: str
+    cache_bucket: str
+    cache_prefix: str = "caches/"
+    output_location: str = ""
+    grid: str = "au_extended_s2_20"
+    frequency: str = "annual"
+    input_products: str = ""
+    dataset_source: str = "stac"
+    stac_location: str = ""
+    db_secret_arn: str = ""
+    tasks_per_worker: int = 20
+    array_size_cap: int = 500
+    verify_max_rounds: int = 2
+    run_config: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> RunSettings:
+        env = os.environ if env is None else env
+        missing = [k for k in ("TASK_TABLE", "QUEUE_URL", "CACHE_BUCKET") if not env.get(k)]
+        if missing:
+            raise ConfigError(f"environment: {', '.join(missing)} not set (the CDK stack sets them)")
+        try:
+            return cls(table=env["TASK_TABLE"], queue_url=env["QUEUE_URL"], cache_bucket=env["CACHE_BUCKET"],
+                       cache_prefix=env.get("CACHE_PREFIX", "caches/"), output_location=env.get("OUTPUT_LOCATION", ""),
+                       grid=env.get("GRID", cls.grid), frequency=env.get("FREQUENCY", cls.frequency),
+                       input_products=env.get("INPUT_PRODUCTS", ""), dataset_source=env.get("DATASET_SOURCE", "stac"),
+                       stac_location=env.get("STAC_LOCATION", ""), db_secret_arn=env.get("DB_SECRET_ARN", ""),
+                       tasks_per_worker=int(env.get("TASKS_PER_WORKER", "20")),
+                       array_size_cap=int(env.get("ARRAY_SIZE_CAP", "500")),
+                       verify_max_rounds=int(env.get("VERIFY_MAX_ROUNDS", "2")),
+                       run_config=json.loads(env.get("RUN_CONFIG", "{}")))
+        except (ValueError, json.JSONDecodeError) as e:
+            raise ConfigError(f"environment: malformed setting ({e})") from None
+
+
+REQUEST_KEYS = ("year", "temporal_range", "tiles", "input_products", "frequency", "cache", "plugin_config")
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """An execution's input: ``{"year": 2019}`` or ``{"temporal_range": "2019--P1Y"}``, optionally
+    ``tiles`` ("x0:x1,y0:y1"), ``input_products``, ``frequency``, or ``cache`` (an existing
+    s3:// task cache to run instead of planning)."""
+
+    temporal_range: Period | None = None
+    tiles: TileRange | None = None
+    input_products: str | None = None
+    frequency: str | None = None
+    cache: str | None = None
+
+    @classmethod
+    def parse(cls, event: Mapping[str, Any]) -> RunRequest:
+        if not isinstance(event, Mapping):
+            raise ConfigError("execution input: expected a JSON object such as {\"year\": 2019}")
+        for k in event:
+            if k not in REQUEST_KEYS:
+                raise ConfigError(f"execution input: unknown key {k!r}{suggest(k, REQUEST_KEYS)}; "
+                                  f"valid keys: {', '.join(REQUEST_KEYS)}")
+        if "plugin_config" in event:
+            raise ConfigError("execution input: plugin_config is a deployment setting (cdk.json), "
+                              "since the workers' image runs one product")
+        if "year" in event and "temporal_range" in event:
+            raise ConfigError("execution input: give one of 'year' or 'temporal_range', not both")
+        period = None
+        if "year" in event:
+            try:
+                period = Period.from_year(int(event["year"]))
+            except (TypeError, ValueError):
+                raise ConfigError(f"execution input: year {event['year']!r} is not a year") from None
+        elif "temporal_range" in event:
+            period = Period.parse(str(event["temporal_range"]))
+        cache = event.get("cache")
+        if cache is not None and not str(cache).startswith("s3://"):
+            raise ConfigError(f"execution input: cache {cache!r} must be an s3:// URL of a task cache (.db)")
+        if period is None and cache is None:
+            raise ConfigError("execution input: needs 'year' or 'temporal_range' (or an existing 'cache')")
+        return cls(temporal_range=period, tiles=parse_tile_range(event["tiles"]) if event.get("tiles") else None,
+                   input_products=event.get("input_products"), frequency=event.get("frequency"),
+                   cache=str(cache) if cache is not None else None)
+
+
+def array_size(tasks: int, tasks_per_worker: int, cap: int) -> int:
+    """Workers to start: one per ``tasks_per_worker`` tasks, at least 2 (Batch), at most ``cap``; 0: none."""
+    if tasks <= 0:
+        return 0
+    return max(BATCH_ARRAY_MIN, min(cap, math.ceil(tasks / tasks_per_worker)))
+
+
+# ---------------------------------------------------------------------------- enumerate
+@dataclass
+class Clients:
+    """boto3 clients (they honour AWS_ENDPOINT_URL); tests pass their own."""
+
+    s3: Any = None
+    sqs: Any = None
+    dynamodb: Any = None
+
+    @classmethod
+    def default(cls) -> Clients:
+        import boto3
+
+        return cls(s3=boto3.client("s3"), sqs=boto3.client("sqs"), dynamodb=boto3.client("dynamodb"))
+
+
+def _split_s3(url: str) -> tuple[str, str]:
+    bucket, _, key = url.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+def _plan(run_id: str, req: RunRequest, cfg: RunSettings, workdir: str, log: Callable[[str], None]) -> str | None:
+    """save-tasks for the request into ``workdir``: the local cache path, or None if nothing to do."""
+    from .plan import SaveTasksRequest, save_tasks
+
+    # STAC/eo3 documents name their product: the location is the input
+    products = req.input_products or (cfg.stac_location if cfg.dataset_source == "stac" else cfg.input_products)
+    if cfg.dataset_source == "datacube":
+        _datacube_from_secret(cfg.db_secret_arn)
+    name = f"{cfg.grid}_{req.temporal_range.short if req.temporal_range else 'all'}.db"
+    result = save_tasks(SaveTasksRequest(output=os.path.join(workdir, name), grid=cfg.grid, input_products=products,
+                                         frequency=req.frequency or cfg.frequency, temporal_range=req.temporal_range,
+                                         tiles=req.tiles), log=log)
+    return result.files[0] if result.tasks else None
+
+
+def _datacube_from_secret(arn: str) -> None:
+    """Point datacube at the database whose RDS-format secret is ``arn`` (ODC_DEFAULT_DB_URL)."""
+    import boto3
+    from urllib.parse import quote
+
+    try:
+        secret = json.loads(boto3.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
+        url = (f"postgresql://{quote(secret['username'])}:{quote(secret['password'])}@{secret['host']}:"
+               f"{secret.get('port', 5432)}/{secret.get('dbname', 'datacube')}")
+    except Exception as e:
+        raise SourceError(f"database secret {arn}: cannot read it ({type(e).__name__})") from None
+    os.environ["ODC_DEFAULT_DB_URL"] = url
+
+
+def _task_ids(cache_path: str, req: RunRequest) -> list[str]:
+    from .cache import cache_tasks, open_cache
+
+    cache = open_cache(cache_path)
+    try:
+        tasks = list(cache_tasks(cache))
+    finally:
+        cache.close()
+    if req.cache and req.temporal_range is not None:
+        tasks = [t for t in tasks if t.period == req.temporal_range.short]
+    if req.cache and req.tiles is not None:
+        tasks = [t for t in tasks if req.tiles.contains(t.x, t.y)]
+    return [render_task(t) for t in tasks]
+
+
+def send_tasks(sqs: Any, queue_url: str, filedb: str, task_ids: Sequence[str], threads: int = 8) -> int:
+    """One odc-stats message per task (``{"filedb", "tile_idx"}``), 10 a call, failed entries resent."""
+    def send(part: Sequence[str]) -> int:
+        entries = [{"Id": str(i), "MessageBody": json.dumps({"filedb": filedb, "tile_idx": t})}
+                   for i, t in enumerate(part)]
+        for attempt in range(6):
+            resp = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
+            failed = {f["Id"] for f in resp.get("Failed", [])}
+            if not failed:
+                return len(part)
+            entries = [e for e in entries if e["Id"] in failed]
+            time.sleep(0.1 * 2 ** attempt)
+        raise SourceError(f"queue {queue_url}: {len(entries)} messages still rejected after retries")
+
+    parts = list(chunks(list(task_ids), SQS_BATCH_MAX))
+    if len(parts) <= 1:
+        return sum(send(p) for p in parts)
+    with ThreadPoolExecutor(threads) as pool:
+        return sum(pool.map(send, parts))
+
+
+def enumerate_run(run_id: str, event: Mapping[str, Any], cfg: RunSettings, clients: Clients | None = None,
+                  table: TaskRows | None = None, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Plan (or take) the run's task cache, record PENDING rows, enqueue, write the manifest.
+
+    Tasks DONE in an earlier run are skipped, so running the same input again only
+    computes what is missing. Returns the state for the next step.
+    """
+    req = RunRequest.parse(event)
+    c = clients or Clients.default()
+    rows = table or DynamoTaskTable(cfg.table, c.dynamodb)
+    run_prefix = f"{cfg.cache_prefix}{run_id}/"
+    with tempfile.TemporaryDirectory(prefix="enumerate-") as tmp:
+        if req.cache:
+            bucket, key = _split_s3(req.cache)
+            local = os.path.join(tmp, os.path.basename(key) or "tasks.db")
+            try:
+                c.s3.download_file(bucket, key, local)
+            except Exception as e:
+                raise InputError(f"{req.cache}: cannot fetch the task cache ({e})") from None
+            filedb = req.cache
+        else:
+            local = _plan(run_id, req, cfg, tmp, log)
+            filedb = f"s3://{cfg.cache_bucket}/{run_prefix}{os.path.basename(local)}" if local else ""
+            if local:
+                c.s3.upload_file(local, cfg.cache_bucket, f"{run_prefix}{os.path.basename(local)}")
+        task_ids = _task_ids(local, req) if local else []
+
+    done = rows.done_among(task_ids) if task_ids else set()
+    todo = [t for t in task_ids if t not in done]
+    rows.put_pending(run_id, todo, filedb)
+    queued = send_tasks(c.sqs, cfg.queue_url, filedb, todo)
+    manifest_key = f"{run_prefix}manifest.json"
+    c.s3.put_object(Bucket=cfg.cache_bucket, Key=manifest_key, ContentType="application/json",
+                    Body=json.dumps({"run_id": run_id, "filedb": filedb, "request": dict(event),
+                                     "queued": todo, "skipped_done": sorted(done)}).encode())
+    log(f"run {run_id}: {len(task_ids)} tasks, {len(done)} already done, {queued} queued")
+    return {"run_id": run_id, "request": dict(event), "filedb": filedb,
+            "manifest": f"s3://{cfg.cache_bucket}/{manifest_key}",
+            "tasks": len(task_ids), "queued": queued, "skipped_done": len(done),
+            "array_size": array_size(queued, cfg.tasks_per_worker, cfg.array_size_cap),
+            "round": 0, "verdict": "running" if queued else "done"}
+
+
+# ---------------------------------------------------------------------------- verify
+def verify_run(state: Mapping[str, Any], cfg: RunSettings, clients: Clients | None = None,
+               table: TaskRows | None = None) -> dict[str, Any]:
+    """Count the run's rows; re-enqueue unfinished tasks while rounds remain, else pass or fail the run."""
+    c = clients or Clients.default()
+    rows = table or DynamoTaskTable(cfg.table, c.dynamodb)
+    run_id = state["run_id"]
+    all_rows = list(rows.run_rows(run_id))
+    counts = Counter(r.state.value for r in all_rows)
+    unfinished = sorted((r for r in all_rows if r.state != TaskState.DONE), key=lambda r: r.task_id)
+    out = {k: v for k, v in state.items() if k not in ("workers_error", "cause", "failed_tiles")}
+    out["counts"] = dict(sorted(counts.items()))
+    rnd = int(state.get("round", 0))
+    if not unfinished:
+        return dict(out, verdict="done", array_size=0)
+    if rnd < cfg.verify_max_rounds:
+        again = [r.task_id for r in unfinished if rows.requeue(r.task_id, run_id)]
+        send_tasks(c.sqs, cfg.queue_url, state["filedb"], again)
+        return dict(out, verdict="retry", round=rnd + 1,
+                    array_size=array_size(len(again), cfg.tasks_per_worker, cfg.array_size_cap))
+    shown = unfinished[:FAILED_TILES_SHOWN]
+    names = ", ".join(f"{r.task_id} ({r.state.value}{': ' + r.reason[:80] if r.reason else ''})" for r in shown[:20])
+    more = f" and {len(unfinished) - 20} more (see the run summary)" if len(unfinished) > 20 else ""
+    return dict(out, verdict="failed", array_size=0, failed_tiles=[r.task_id for r in shown],
+                cause=f"{len(unfinished)} of {len(all_rows)} tasks not done after {rnd} retries: {names}{more}")
+
+
+# ---------------------------------------------------------------------------- summary
+def product_collection(cfg: RunSettings, extent_periods: Sequence[str]) -> dict[str, Any]:
+    """A STAC collection for the product (items are written by the workers next to the COGs)."""
+    product = cfg.run_config.get("product", {}) or {}
+    name = product.get("name") or "statscore-product"
+    periods = sorted(Period.parse(p) for p in extent_periods) if extent_periods else []
+    interval = [[periods[0].start.isoformat() + "Z", max(p.end for p in periods).isoformat() + "Z"]] if periods else [[None, None]]
+    return {"type": "Collection", "stac_version": "1.0.0", "id": name,
+            "description": f"{name} {product.get('version', '')}: {cfg.run_config.get('plugin', '')} on grid {cfg.grid}, "
+                           f"{cfg.frequency}".strip(),
+            "license": product.get("properties", {}).get("license", "proprietary") if isinstance(product.get("properties"), dict) else "proprietary",
+            "extent": {"spatial": {"bbox": [[-180.0, -90.0, 180.0, 90.0]]}, "temporal": {"interval": interval}},
+            "links": [], "keywords": ["odc-stats", "statscore"]}
+
+
+def summarise_run(state: Mapping[str, Any], cfg: RunSettings, clients: Clients | None = None,
+                  table: TaskRows | None = None) -> dict[str, Any]:
+    """Write ``summary.json`` next to the manifest and the product's ``collection.json`` at the output root."""
+    from .outputs.store import S3Folder, is_s3_url, open_folder
+
+    c = clients or Clients.default()
+    rows = table or DynamoTaskTable(cfg.table, c.dynamodb)
+    run_id = state["run_id"]
+    all_rows = list(rows.run_rows(run_id))
+    counts = Counter(r.state.value for r in all_rows)
+    seconds = [r.seconds for r in all_rows if r.seconds is not None]
+    summary = {
+        "run_id": run_id, "request": state.get("request"), "filedb": state.get("filedb"),
+        "verdict": state.get("verdict"), "rounds": state.get("round", 0),
+        "tasks": state.get("tasks", len(all_rows)), "skipped_done": state.get("skipped_done", 0),
+        "counts": dict(sorted(counts.items())),
+        "task_seconds": {"total": round(sum(seconds), 1), "max": round(max(seconds), 1) if seconds else None},
+        "not_done": [{"task": r.task_id, "state": r.state.value, "reason": r.reason}
+                     for r in sorted(all_rows, key=lambda r: r.task_id) if r.state != TaskState.DONE],
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    key = f"{cfg.cache_prefix}{run_id}/summary.json"
+    c.s3.put_object(Bucket=cfg.cache_bucket, Key=key, Body=json.dumps(summary, indent=1).encode(),
+                    ContentType="application/json")
+    out = dict(state, summary=f"s3://{cfg.cache_bucket}/{key}", counts=summary["counts"])
+    if cfg.output_location:
+        periods = sorted({parse_task(r.task_id).period for r in all_rows if r.state == TaskState.DONE})
+        acl = cfg.run_config.get("s3_acl")
+        folder = (S3Folder(cfg.output_location, acl=acl, client=c.s3) if is_s3_url(cfg.output_location)
+                  else open_folder(cfg.output_location, s3_acl=acl))
+        out["collection"] = folder.put("collection.json", json.dumps(product_collection(cfg, periods), indent=1).encode(),
+                                       "application/json")
+    return out
+
+
+def new_run_id() -> str:
+    """A run id for local use (the state machine uses the execution name)."""
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:8]
