@@ -22,6 +22,12 @@ from .storage import Storage
 from .task_table import TaskTable
 
 
+PER_RUN_KEYS = ("Objects under this key prefix are created per run and per task; IAM cannot name them in advance. "
+                "The grant stops at the prefix, and the actions are listed one by one.")
+INPUT_KEYS = ("The input STAC/eo3 documents and their COGs are many and change as data arrives; the grant is "
+              "read-only (s3:GetObject) and stops at the configured prefix.")
+
+
 class StatsStack(Stack):
     """Everything one product needs: buckets, queue, task table, functions, Batch, state machine, alarms."""
 
@@ -72,10 +78,10 @@ class StatsStack(Stack):
             role.add_to_principal_policy(iam.PolicyStatement(
                 actions=[f"dynamodb:{a}" for a in actions], resources=[by_run] if index else [table.table_arn]))
 
-        def objects(role: iam.IRole, bucket_arn: str, prefix: str, *actions: str) -> None:
+        def objects(role: iam.IRole, bucket_arn: str, prefix: str, *actions: str, why: str = PER_RUN_KEYS) -> None:
             role.add_to_principal_policy(iam.PolicyStatement(
                 actions=[f"s3:{a}" for a in actions], resources=[f"{bucket_arn}/{prefix}*"]))
-            self._acknowledge_prefix(role, f"{bucket_arn}/{prefix}*")
+            acknowledge(role, f"AwsSolutions-IAM5[Resource::{_nag_text(self, f'{bucket_arn}/{prefix}*')}]", why)
 
         def listing(role: iam.IRole, bucket_arn: str, prefix: str) -> None:
             role.add_to_principal_policy(iam.PolicyStatement(
@@ -107,17 +113,12 @@ class StatsStack(Stack):
             fixed = prefix.split("*", 1)[0]
             docs = f"arn:{self.partition}:s3:::{bucket}"
             for role in (enum_role, worker):  # workers read the COGs the documents point to
-                objects(role, docs, fixed, "GetObject")
+                objects(role, docs, fixed, "GetObject", why=INPUT_KEYS)
             listing(enum_role, docs, fixed)
         else:
             enum_role.add_to_principal_policy(iam.PolicyStatement(
                 actions=["secretsmanager:GetSecretValue"], resources=[s.db_secret_arn]))
         self._acknowledge_service_wildcards()
-
-    def _acknowledge_prefix(self, role: iam.IRole, resource: str) -> None:
-        acknowledge(role, f"AwsSolutions-IAM5[Resource::{_nag_text(self, resource)}]",
-                    "Objects under this key prefix are created per run and per task; IAM cannot name them "
-                    "in advance. The grant stops at the prefix, and the actions are listed one by one.")
 
     def _acknowledge_service_wildcards(self) -> None:
         xray = ("Lambda active tracing and Step Functions X-Ray tracing need xray:PutTraceSegments/"

@@ -54,13 +54,19 @@ class RunStateMachine(Construct):
                    .when(sfn.Condition.string_equals("$.verdict", "done"), succeeded)
                    .otherwise(failed))
         summary.next(outcome)
+        # the cap is enforced here too, whatever a function returns: Batch refuses > 10,000 children
+        capped = (sfn.Choice(self, "More workers than the cap?")
+                  .when(sfn.Condition.number_greater_than("$.array_size", settings.array_size_cap),
+                        sfn.Pass(self, "Cap workers", result=sfn.Result.from_number(settings.array_size_cap),
+                                 result_path="$.array_size").next(run_workers))
+                  .otherwise(run_workers))
         verdict = (sfn.Choice(self, "Retry?")
-                   .when(sfn.Condition.string_equals("$.verdict", "retry"), run_workers)
+                   .when(sfn.Condition.string_equals("$.verdict", "retry"), capped)
                    .otherwise(summary))
         run_workers.next(verify)
         verify.next(verdict)
         work = (sfn.Choice(self, "Work to do?")
-                .when(sfn.Condition.number_greater_than("$.array_size", 0), run_workers)
+                .when(sfn.Condition.number_greater_than("$.array_size", 0), capped)
                 .otherwise(summary))
         definition = enumerate_.next(work)
 
