@@ -15,9 +15,10 @@ pixel, so blocks are independent.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,10 +103,18 @@ def _groups(task: Task, plugin: Any) -> list[_Group]:
 
 
 def _pad_px(plugin: Any) -> int:
-    """Native pixels of margin so that morphology near block edges sees its neighbours."""
+    """Native pixels of margin so that morphology near block edges sees its neighbours.
+
+    Plugins keep their ordered ``[op, radius]`` lists in ``cloud_filters``, ``filters`` or
+    ``aerosol_filters`` (a list, or a mapping of lists); the reach is the sum of radii.
+    """
     reach = 0
-    for filters in (getattr(plugin, "cloud_filters", None) or {}).values():
-        reach = max(reach, sum(int(r) for _, r in filters))
+    for attr in ("cloud_filters", "filters", "aerosol_filters"):
+        found = getattr(plugin, attr, None)
+        if not found:
+            continue
+        for filters in (found.values() if isinstance(found, Mapping) else [found]):
+            reach = max(reach, sum(int(math.ceil(float(r))) for _, r in filters))
     return 4 + 2 * reach
 
 

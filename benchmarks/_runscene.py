@@ -1,0 +1,101 @@
+"""Shared set-up for the end-to-end comparisons with odc-stats 1.9.14 (benchmark and test).
+
+Generates native-resolution Sentinel-2 scenes of one MGRS tile (one CRS), plans one task
+on a custom ``epsg:<utm>;10;<size>`` grid fully inside the scenes, and runs a plugin with
+ours (``odc-stats`` = statscore) or the reference (``python -m odc.stats``), measuring wall
+time and the peak resident memory of the process tree.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+BIN = Path(sys.executable).parent
+
+
+def make_task(root: Path, tile_px: int, *, start: str = "2020-01-01", end: str = "2020-04-30") -> Path:
+    """Scenes (window of 2 x tile_px at 10 m) and a one-task cache; returns the cache path."""
+    from statscore.plan import SaveTasksRequest, save_tasks
+    from statscore.period import Period
+    from statscore.sampledata import generate_scenes, write_products
+    from statscore.task import TileRange
+
+    write_products(root / "products")
+    recs = generate_scenes(root / "data", product="s2_l2a", region="au-se-small", start=start, end=end,
+                           size_px=2 * tile_px, native=True)
+    tile = [r for r in recs if r.region_code == "56HKH"]
+    gb = tile[0].grids["default"]
+    cx, cy = gb.extent.centroid.coords[0]
+    size_m = 10 * tile_px
+    ix, iy = int(np.floor(cx / size_m)), int(np.floor(cy / size_m))
+    db = root / f"task{tile_px}.db"
+    save_tasks(SaveTasksRequest(
+        output=str(db), grid=f"{tile[0].crs.lower()};10;{tile_px}", frequency="all",
+        temporal_range=Period.parse(f"{start[:7]}--P4M"), tiles=TileRange(ix, ix + 1, iy, iy + 1), overwrite=True,
+        input_products=f"{root}/products/s2_l2a.odc-product.yaml-{root}/data/s2_l2a/56/H/KH/**/*.odc-metadata.yaml",
+    ))
+    return db
+
+
+def run_measured(cmd: list[str], timeout: float = 3600) -> tuple[float, int, subprocess.CompletedProcess]:
+    """Wall seconds and peak RSS bytes (sum over the process tree, sampled every 50 ms)."""
+    import psutil
+
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ps = psutil.Process(proc.pid)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            rss = sum(p.memory_info().rss for p in [ps, *ps.children(recursive=True)])
+            peak = max(peak, rss)
+        except psutil.Error:
+            pass
+        time.sleep(0.05)
+        if time.perf_counter() - t0 > timeout:
+            proc.kill()
+    out, err = proc.communicate()
+    return time.perf_counter() - t0, peak, subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def ours_cmd(db: Path, plugin: str, location: Path, threads: int = 2) -> list[str]:
+    return [str(BIN / "odc-stats"), "run", str(db), "--plugin", plugin, "--location", location.as_uri(),
+            "--threads", str(threads)]
+
+
+def ref_cmd(db: Path, plugin: str, location: Path, threads: int = 2, work_chunk: int = 512) -> list[str]:
+    cfg = json.dumps({"work_chunks": [work_chunk, work_chunk]}) if plugin.startswith("gm") else "{}"
+    return [sys.executable, "-m", "odc.stats", "run", str(db), "--plugin", plugin, "--location", location.as_uri(),
+            "--threads", str(threads), "--plugin-config", cfg]
+
+
+def compare(ours: Path, ref: Path) -> dict:
+    """Same file names? Per band: max abs difference, NaN agreement; dataset ids.
+
+    Files are matched by name: folders differ only where odc-stats splits an unbalanced
+    region code in its middle (``x87y/2437``; ours ``x87/y2437``).
+    """
+    import rasterio
+
+    a = {Path(p).name: Path(p) for p in glob.glob(f"{ours}/**/*.tif", recursive=True)}
+    b = {Path(p).name: Path(p) for p in glob.glob(f"{ref}/**/*.tif", recursive=True)}
+    out: dict = {"same_names": sorted(a) == sorted(b) and bool(a), "bands": {}}
+    for name in sorted(set(a) & set(b)):
+        with rasterio.open(a[name]) as x, rasterio.open(b[name]) as y:
+            u, v = x.read(1).astype("f8"), y.read(1).astype("f8")
+        band = re.sub(r"^.*--P[0-9A-Z]+_", "", name)[: -len(".tif")]
+        both = ~np.isnan(u) & ~np.isnan(v)
+        out["bands"][band] = {"max_abs": float(np.abs(u - v)[both].max()) if both.any() else 0.0,
+                              "nan_mismatch": int((np.isnan(u) != np.isnan(v)).sum())}
+    ia = [json.loads(Path(p).read_text())["id"] for p in glob.glob(f"{ours}/**/*.stac-item.json", recursive=True)]
+    ib = [json.loads(Path(p).read_text())["id"] for p in glob.glob(f"{ref}/**/*.stac-item.json", recursive=True)]
+    out["same_id"] = bool(ia) and ia == ib
+    return out
