@@ -118,3 +118,38 @@ def test_bad_run_options(planned, tmp_path, args, needle):
     assert r.returncode != 0
     assert needle in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_products_on_s3_carry_the_acl(planned, s3, s3_endpoint):
+    client, bucket = s3
+    _, db, _ = planned
+    import os
+
+    env = dict(os.environ)
+    r = subprocess.run([str(BIN / "odc-stats"), "run", str(db), "0", "--plugin", "pq", "--public",
+                        "--location", f"s3://{bucket}/pq/1-0-0"], capture_output=True, text=True, timeout=900, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    keys = [o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"]]
+    assert any(k.endswith(".stac-item.json") for k in keys)
+    assert all(k.startswith("pq/1-0-0/x") for k in keys)
+    for k in keys:
+        grants = client.get_object_acl(Bucket=bucket, Key=k)["Grants"]
+        assert any(g["Grantee"].get("URI", "").endswith("/global/AllUsers") and g["Permission"] == "READ"
+                   for g in grants), k
+
+
+def test_max_processing_time_cancels_a_stuck_task_quickly(planned, tmp_path):
+    import os
+    import time as _time
+
+    _, db, _ = planned
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1]))
+    t0 = _time.monotonic()
+    r = subprocess.run([str(BIN / "odc-stats"), "run", str(db), "0", "--plugin", "tests.slow_plugin.SlowPQ",
+                        "--max-processing-time", "8", "--location", (tmp_path / "out").as_uri()],
+                       capture_output=True, text=True, timeout=600, env=env)
+    took = _time.monotonic() - t0
+    assert r.returncode == 1
+    assert "cancelled after max_processing_time=8 s" in r.stderr
+    assert took < 8 + 20  # start-up plus the deadline, not the 10-minute sleep
+    assert not list((tmp_path / "out").rglob("*.stac-item.json")) if (tmp_path / "out").exists() else True

@@ -4,7 +4,6 @@ with two source datasets, and a result of three uint16 bands and one float32 ban
 from __future__ import annotations
 
 import copy
-import socket
 import uuid
 import numpy as np
 import pytest
@@ -92,36 +91,3 @@ def make_rgba(task: Task) -> xr.DataArray:
     return to_rgba(make_result(task), clamp=(0, 3000), bands=("red", "green", "blue"))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint():
-    """A moto S3 server over HTTP on localhost, for the whole session."""
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def s3(s3_endpoint, monkeypatch):
-    """A fresh bucket on the moto server; AWS_ENDPOINT_URL points boto3 at it."""
-    import boto3
-
-    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    bucket = f"out-{uuid.uuid4().hex[:8]}"
-    client = boto3.client("s3")
-    client.create_bucket(Bucket=bucket)
-    return client, bucket
