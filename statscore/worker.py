@@ -270,12 +270,56 @@ def run_worker(
     return summary
 
 
+class _Lease:
+    """Keeps a received message invisible while we work on it: a thread extends the lease by
+    ``lease`` s whenever fewer than ``margin`` s are left, from receipt (cache download and
+    task setup included) until the message is deleted or released."""
+
+    def __init__(self, queue: SQSQueue, msg: Message, t_lease: float, lease: int, margin: float,
+                 poll_interval: float, heartbeat: str | None) -> None:
+        import threading
+
+        self.queue, self.msg, self.lease, self.margin = queue, msg, lease, margin
+        self.deadline = t_lease + lease
+        self.poll_interval, self.heartbeat = poll_interval, heartbeat
+        self.renewals = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name=f"lease-{msg.id[:8]}")
+        self._thread.start()
+
+    def _run(self) -> None:
+        next_beat = 0.0
+        while not self._stop.wait(_TICK):
+            now = time.monotonic()
+            if now + self.margin >= self.deadline:
+                try:
+                    self.queue.extend(self.msg, self.lease)
+                    self.deadline = now + self.lease
+                    self.renewals += 1
+                except Exception as e:  # noqa: BLE001 - keep working; outputs are idempotent
+                    _log.warning("message %s: could not extend the lease (%s)", self.msg.id, e)
+                    self.deadline = now + self.margin + self.poll_interval  # retry later, not every tick
+            if now >= next_beat:
+                _heartbeat(self.heartbeat)
+                next_beat = now + max(_TICK, self.poll_interval)
+
+    def end(self, action: Callable[[Message], None], tile: TileIdx | None) -> None:
+        """Stop renewing, then delete or release the message (once)."""
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        self._thread.join()
+        _settle(action, self.msg, tile)
+
+
 def _handle_message(queue: SQSQueue, msg: Message, t_lease: float, lease: int, cfg: RunConfig, product: Any,
                     plugin_name: str, location: str, threads: int, fetcher: CacheFetcher,
                     readers: dict[str, TaskReader], child: _TaskProcess, stop: _Stop,
                     report: Callable[..., None]) -> None:
     from .outputs import is_task_done
 
+    held = _Lease(queue, msg, t_lease, lease, cfg.renew_safety_margin, cfg.future_poll_interval,
+                  cfg.heartbeat_filepath)
     t0 = time.monotonic()
     tile: TileIdx | None = None
     filedb = ""
@@ -288,65 +332,61 @@ def _handle_message(queue: SQSQueue, msg: Message, t_lease: float, lease: int, c
         task = reader.load_task(tile, product, cfg.resolution, cfg.dataset_filters)
         done = is_task_done(task)
     except StatsError as e:
-        queue.release(msg)
+        held.end(queue.release, tile)
         what = f"message {msg.id}" + (f" ({render_task(tile)})" if tile else "")
         _log.debug("%s: %s; released (receive %d)", what, e, msg.receive_count)
         report(TaskOutcome(tile or ("?", 0, 0), "failed", reason=f"{what}: {e}", seconds=time.monotonic() - t0),
                msg, filedb)
         return
+    except BaseException:
+        held.end(queue.release, tile)
+        raise
 
     if done and not cfg.overwrite:
-        queue.delete(msg)
+        held.end(queue.delete, tile)
         report(TaskOutcome(tile, "skipped", reason="output already present", seconds=time.monotonic() - t0), msg)
         return
 
-    child.submit((reader.path, tile, plugin_name, dict(cfg.plugin_config), cfg.model_dump_json(), location,
-                  threads, cfg.resolution))
-    deadline = t_lease + lease
-    next_beat = 0.0
-    while True:
-        res = child.result(_TICK)
-        now = time.monotonic()
-        if res is not None:
-            status, payload = res
-            if status == "done":
-                _settle(queue.delete, msg, tile)
-                report(TaskOutcome(tile, "done", files=list(payload), seconds=now - t0), msg)
-            else:
-                _settle(queue.release, msg, tile)
-                report(TaskOutcome(tile, "failed", reason=str(payload), seconds=now - t0), msg, filedb)
-            return
-        if stop.requested:
-            child.interrupt()
-            _settle(queue.release, msg, tile)
-            report(TaskOutcome(tile, "released", reason="stopped by signal", seconds=time.monotonic() - t0), msg)
-            return
-        if cfg.max_processing_time > 0 and now - t0 > cfg.max_processing_time:
-            child.interrupt()
-            _settle(queue.release, msg, tile)
-            report(TaskOutcome(tile, "failed", reason=f"cancelled after max_processing_time={cfg.max_processing_time} s",
-                               seconds=now - t0), msg, filedb)
-            return
-        if now + cfg.renew_safety_margin >= deadline:
-            try:
-                queue.extend(msg, lease)
-                deadline = now + lease
-                _log.debug("%s: lease extended by %d s", render_task(tile), lease)
-            except Exception as e:  # noqa: BLE001 - keep working; the output is idempotent
-                _log.warning("%s: could not extend the lease (%s)", render_task(tile), e)
-                deadline = now + cfg.future_poll_interval + cfg.renew_safety_margin  # retry later, not every tick
-        if now >= next_beat:
-            _heartbeat(cfg.heartbeat_filepath)
-            next_beat = now + max(_TICK, cfg.future_poll_interval)
+    try:
+        child.submit((reader.path, tile, plugin_name, dict(cfg.plugin_config), cfg.model_dump_json(), location,
+                      threads, cfg.resolution))
+        while True:
+            res = child.result(_TICK)
+            now = time.monotonic()
+            if res is not None:
+                status, payload = res
+                if status == "done":
+                    held.end(queue.delete, tile)
+                    report(TaskOutcome(tile, "done", files=list(payload), seconds=now - t0), msg)
+                else:
+                    held.end(queue.release, tile)
+                    report(TaskOutcome(tile, "failed", reason=str(payload), seconds=now - t0), msg, filedb)
+                return
+            if stop.requested:
+                child.interrupt()
+                held.end(queue.release, tile)
+                report(TaskOutcome(tile, "released", reason="stopped by signal", seconds=time.monotonic() - t0), msg)
+                return
+            if cfg.max_processing_time > 0 and now - t0 > cfg.max_processing_time:
+                child.interrupt()
+                held.end(queue.release, tile)
+                report(TaskOutcome(tile, "failed", seconds=now - t0,
+                                   reason=f"cancelled after max_processing_time={cfg.max_processing_time} s"),
+                       msg, filedb)
+                return
+    except BaseException:
+        child.kill()
+        held.end(queue.release, tile)
+        raise
 
 
-def _settle(action: Callable[[Message], None], msg: Message, tile: TileIdx) -> None:
+def _settle(action: Callable[[Message], None], msg: Message, tile: TileIdx | None) -> None:
     """Delete or release; a lost lease only means another worker will see the message again."""
     try:
         action(msg)
     except Exception as e:  # noqa: BLE001 - the message comes back after its lease anyway
         _log.warning("%s: could not %s message %s (%s); it returns after its lease",
-                     render_task(tile), action.__name__, msg.id, e)
+                     render_task(tile) if tile else "-", action.__name__, msg.id, e)
 
 
 def _record_failure(path: str | None, queue: SQSQueue, msg: Message, oc: TaskOutcome, filedb: str) -> None:
