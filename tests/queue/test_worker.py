@@ -52,6 +52,9 @@ def test_two_workers_do_every_task_exactly_once(planned, queues, workers, tmp_pa
     done = [ln.split()[0] for w in (a, b) for ln in w.lines("done")]
     assert sorted(done) == sorted(render_task(t) for t in TaskReader(str(db)).all_tiles[:n])
     assert a.lines("done") and b.lines("done"), "both workers should have taken tasks"
+    for w in (a, b):  # the cache is downloaded once per worker, and the copy removed at exit
+        assert w.stderr.count(f"fetched cache {cache}") == 1, w.stderr
+        assert not os.path.exists(w.stderr.split(f"fetched cache {cache} -> ")[1].split()[0])
     assert queues.counts() == (0, 0) and queues.counts(queues.dlq_url) == (0, 0)
     versions = _versions(queues.bucket)
     assert len(queues.stac_items()) == n
@@ -73,7 +76,8 @@ def test_sigkilled_worker_task_comes_back_and_is_done_once(planned, queues, work
     a.proc.send_signal(signal.SIGKILL)
     t_kill = time.monotonic()
     a.proc.wait(10)
-    b = workers(queues.name, cfg, "--idle-timeout", "20")
+    quick = run_config(tmp_path / "quick.yaml", queues.bucket, plugin=SLOW, plugin_config={"delay": 0})
+    b = workers(queues.name, quick, "--idle-timeout", "20")
     assert b.wait() == 0, b.stderr[-2000:]
     recovered = wait_until(lambda: len(queues.stac_items()) == 1, 5) + (time.monotonic() - t_kill)
     RECOVERY["SIGKILL mid-task -> task done by a second worker (lease 4 s)"] = recovered
@@ -187,14 +191,3 @@ def test_bad_messages_are_released_to_the_dlq_and_the_rest_is_done(planned, queu
     assert queues.counts() == (0, 0)
     assert sorted(queues.bodies(queues.dlq_url)) == sorted(bad), "the bad messages reach the DLQ unchanged"
     assert len(queues.stac_items()) == 1
-
-
-def test_cache_is_fetched_once_per_worker(planned, queues, workers, tmp_path):
-    _, _, cache, _ = planned
-    _publish(cache, queues.name, "4:7")
-    cfg = run_config(tmp_path / "run.yaml", queues.bucket)
-    w = workers(queues.name, cfg)
-    assert w.wait() == 0, w.stderr[-2000:]
-    assert len(w.lines("done")) == 3
-    assert w.stderr.count(f"fetched cache {cache}") == 1
-    assert not os.path.exists(w.stderr.split(f"fetched cache {cache} -> ")[1].split()[0]), "temporary cache left"
