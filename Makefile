@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo-output
 PYTEST_ARGS ?=
 
-.PHONY: all venv test demo bench clean
+.PHONY: all venv test demo bench clean synth
 
 all: test
 
@@ -32,3 +32,10 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache build *.egg-info
+
+# The CDK app: the aws-cdk CLI pinned in package-lock.json (2.1148.x matches aws-cdk-lib 2.275)
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+synth: $(STAMP) node_modules/.package-lock.json
+	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 CDK_DISABLE_VERSION_CHECK=1 npx --no-install cdk synth --quiet

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python infra/app.py` from the repo root
+# `python infra/app.py`: import the project from the repo root, not modules of infra/ as top-level names
+sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 import aws_cdk as cdk  # noqa: E402
 from cdk_nag import AwsSolutionsChecks  # noqa: E402

@@ -15,7 +15,7 @@ from .enumerate_function import RunFunctions, function_environment
 from .monitoring import Alarms, LogGroups
 from .nag import acknowledge
 from .network import Network
-from .queue import TaskQueue
+from .task_queue import TaskQueue
 from .settings import Settings
 from .state_machine import RunStateMachine
 from .storage import Storage
