@@ -47,10 +47,16 @@ def make_task(root: Path, tile_px: int, *, start: str = "2020-01-01", end: str =
 
 def run_measured(cmd: list[str], timeout: float = 3600) -> tuple[float, int, subprocess.CompletedProcess]:
     """Wall seconds and peak RSS bytes (sum over the process tree, sampled every 50 ms)."""
+    import tempfile
+
     import psutil
 
+    # output goes to files, not pipes: odc-stats logs hundreds of GDAL lines, and a full pipe
+    # that nobody reads until the end blocks its logging lock (a deadlock, seen here)
+    out_f = tempfile.TemporaryFile("w+")
+    err_f = tempfile.TemporaryFile("w+")
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, stdout=out_f, stderr=err_f, text=True)
     ps = psutil.Process(proc.pid)
     peak = 0
     while proc.poll() is None:
@@ -62,8 +68,14 @@ def run_measured(cmd: list[str], timeout: float = 3600) -> tuple[float, int, sub
         time.sleep(0.05)
         if time.perf_counter() - t0 > timeout:
             proc.kill()
-    out, err = proc.communicate()
-    return time.perf_counter() - t0, peak, subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+    proc.wait()
+    wall = time.perf_counter() - t0
+    out_f.seek(0)
+    err_f.seek(0)
+    out, err = out_f.read(), err_f.read()
+    out_f.close()
+    err_f.close()
+    return wall, peak, subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 def ours_cmd(db: Path, plugin: str, location: Path, threads: int = 2) -> list[str]:

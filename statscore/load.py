@@ -30,7 +30,7 @@ from datacube.api.query import solar_day
 from datacube.model import Dataset
 from odc.geo import xy_
 from odc.geo.geobox import GeoBox
-from odc.geo.xr import xr_reproject
+from odc.geo.xr import xr_coords, xr_reproject
 from rasterio.errors import NotGeoreferencedWarning
 
 from .errors import InputError
@@ -118,19 +118,31 @@ def _pad_px(plugin: Any) -> int:
     return 4 + 2 * reach
 
 
-def _load_block(groups: list[_Group], plugin: Any, dst: GeoBox) -> xr.Dataset:
-    per_day: dict[np.datetime64, list[xr.Dataset]] = defaultdict(list)
+def _load_group(g: _Group, plugin: Any, dst: GeoBox, pad: int) -> xr.Dataset:
+    """One (day, CRS) group: native read, plugin masking and fusing, onto ``dst``."""
+    gbox = native_geobox(g.datasets[0], g.bands, dst, pad)
+    try:
+        xx = Datacube.load_data(Datacube.group_datasets(g.datasets, "time"), gbox, list(g.measurements))
+    except Exception as e:  # noqa: BLE001 - rasterio/datacube raise many types; name the inputs
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else e.__class__.__name__
+        raise InputError(f"cannot read dataset(s) {', '.join(str(d.id) for d in g.datasets)}: {msg}") from None
+    xx = xx.rename({m.name: b for b, m in zip(g.bands, g.measurements) if m.name != b})
+    xx = plugin.fuser(plugin.native_transform(xx))
+    return _reproject(xx, dst, plugin)
+
+
+def _load_block(groups: list[_Group], plugin: Any, dst: GeoBox, threads: int = 1) -> xr.Dataset:
     pad = _pad_px(plugin)
-    for g in groups:
-        gbox = native_geobox(g.datasets[0], g.bands, dst, pad)
-        try:
-            xx = Datacube.load_data(Datacube.group_datasets(g.datasets, "time"), gbox, list(g.measurements))
-        except Exception as e:  # noqa: BLE001 - rasterio/datacube raise many types; name the inputs
-            msg = str(e).strip().splitlines()[0] if str(e).strip() else e.__class__.__name__
-            raise InputError(f"cannot read dataset(s) {', '.join(str(d.id) for d in g.datasets)}: {msg}") from None
-        xx = xx.rename({m.name: b for b, m in zip(g.bands, g.measurements) if m.name != b})
-        xx = plugin.fuser(plugin.native_transform(xx))
-        per_day[g.day].append(_reproject(xx, dst, plugin))
+    if threads > 1 and len(groups) > 1:  # reads and warps release the GIL
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            loaded = list(pool.map(lambda g: _load_group(g, plugin, dst, pad), groups))
+    else:
+        loaded = [_load_group(g, plugin, dst, pad) for g in groups]
+    per_day: dict[np.datetime64, list[xr.Dataset]] = defaultdict(list)
+    for g, xx in zip(groups, loaded):
+        per_day[g.day].append(xx)
     slices = []
     for day in sorted(per_day):
         parts = per_day[day]
@@ -139,12 +151,12 @@ def _load_block(groups: list[_Group], plugin: Any, dst: GeoBox) -> xr.Dataset:
     return xr.concat(slices, "time")
 
 
-def load_task_data(task: Task, plugin: Any) -> xr.Dataset:
+def load_task_data(task: Task, plugin: Any, threads: int = 1) -> xr.Dataset:
     """The whole (time, y, x) stack on ``task.geobox`` that ``plugin.reduce`` takes."""
-    return _load_block(_groups(task, plugin), plugin, task.geobox)
+    return _load_block(_groups(task, plugin), plugin, task.geobox, threads)
 
 
-def reduce_task(task: Task, plugin: Any, block_bytes: int = DEFAULT_BLOCK_BYTES) -> xr.Dataset:
+def reduce_task(task: Task, plugin: Any, block_bytes: int = DEFAULT_BLOCK_BYTES, threads: int = 1) -> xr.Dataset:
     """``plugin.reduce`` over the tile, computed block by block (rows of the tile)."""
     groups = _groups(task, plugin)
     ny, nx = task.geobox.shape.yx
@@ -154,7 +166,7 @@ def reduce_task(task: Task, plugin: Any, block_bytes: int = DEFAULT_BLOCK_BYTES)
     parts = []
     for y0 in range(0, ny, rows):
         dst = task.geobox[y0:min(ny, y0 + rows), :]
-        res = plugin.reduce(_load_block(groups, plugin, dst))
+        res = plugin.reduce(_load_block(groups, plugin, dst, threads))
         parts.append(res.compute() if hasattr(res, "compute") else res)
     out = xr.concat(parts, "y") if len(parts) > 1 else parts[0]
     for name in out.data_vars:  # concat keeps attrs of the first part; make sure nodata survives
@@ -162,7 +174,27 @@ def reduce_task(task: Task, plugin: Any, block_bytes: int = DEFAULT_BLOCK_BYTES)
     return out
 
 
+def _aligned_window(src: GeoBox, dst: GeoBox) -> tuple[slice, slice] | None:
+    """Pixel window of ``src`` that is exactly ``dst`` (same CRS, pixel size and grid), if any."""
+    a, b = src.affine, dst.affine
+    if src.crs != dst.crs or (a.a, a.b, a.d, a.e) != (b.a, b.b, b.d, b.e):
+        return None
+    col, row = (b.c - a.c) / a.a, (b.f - a.f) / a.e
+    if abs(col - round(col)) > 1e-6 or abs(row - round(row)) > 1e-6:
+        return None
+    c0, r0 = int(round(col)), int(round(row))
+    ny, nx = dst.shape.yx
+    if c0 < 0 or r0 < 0 or r0 + ny > src.shape.y or c0 + nx > src.shape.x:
+        return None
+    return slice(r0, r0 + ny), slice(c0, c0 + nx)
+
+
 def _reproject(xx: xr.Dataset, dst: GeoBox, plugin: Any) -> xr.Dataset:
+    window = _aligned_window(xx.odc.geobox, dst)
+    if window is not None:  # the native pixels are the tile's pixels: a crop, no resampling
+        ys, xs = window
+        cropped = xx.isel(y=ys, x=xs)
+        return cropped.assign_coords(y=xr_coords(dst)["y"], x=xr_coords(dst)["x"])
     out = {}
     with warnings.catch_warnings():
         # odc-geo warps through in-memory arrays that GDAL calls "not georeferenced"

@@ -214,7 +214,7 @@ def process_task(task: Task, plugin: Any, cfg: RunConfig, threads: int) -> list[
     # a block's inputs take a quarter of the memory we may use, within the default budget
     block = min(DEFAULT_BLOCK_BYTES, limit // 4) if limit else DEFAULT_BLOCK_BYTES
     with dask.config.set(scheduler="threads", num_workers=threads):
-        result = reduce_task(task, plugin, block_bytes=block)
+        result = reduce_task(task, plugin, block_bytes=block, threads=threads)
         rgba = plugin.rgba(result)
         if rgba is not None and hasattr(rgba, "compute"):
             rgba = rgba.compute()

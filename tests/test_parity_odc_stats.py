@@ -18,9 +18,9 @@ def task_db(tmp_path_factory):
 
 @pytest.mark.parametrize("plugin", ["gm-s2", "pq"])
 def test_outputs_agree_with_odc_stats(task_db, tmp_path, plugin):
-    _, _, ours = run_measured(ours_cmd(task_db, plugin, tmp_path / "ours"))
+    _, _, ours = run_measured(ours_cmd(task_db, plugin, tmp_path / "ours"), timeout=600)
     assert ours.returncode == 0, ours.stderr[-2000:]
-    _, _, ref = run_measured(ref_cmd(task_db, plugin, tmp_path / "ref", work_chunk=128))
+    _, _, ref = run_measured(ref_cmd(task_db, plugin, tmp_path / "ref", work_chunk=128), timeout=600)
     assert ref.returncode == 0, ref.stderr[-2000:]
     cmp = compare(tmp_path / "ours", tmp_path / "ref")
     assert cmp["same_names"] and cmp["same_id"]
