@@ -59,13 +59,31 @@ class CacheWriter:
                 os.remove(p)
 
 
+_OPEN: dict[str, tuple[tuple[int, int], DatasetCache]] = {}
+
+
 def open_cache(path: str) -> DatasetCache:
+    """Open a cache read-only, once per process.
+
+    LMDB refuses a second open of the same file in one process, so callers share one
+    handle; a file replaced since (new inode or mtime) gets a fresh one.
+    """
     if not DatasetCache.exists(path):
         raise InputError(f"{path}: no such task cache")
+    real = os.path.realpath(path)
+    st = os.stat(real)
+    stamp = (st.st_ino, st.st_mtime_ns)
+    held = _OPEN.get(real)
+    if held is not None:
+        if held[0] == stamp:
+            return held[1]
+        held[1].close()
     try:
-        return DatasetCache.open_ro(path)
+        cache = DatasetCache.open_ro(path)
     except Exception as e:
         raise InputError(f"{path}: not a readable task cache ({e})") from None
+    _OPEN[real] = (stamp, cache)
+    return cache
 
 
 def cache_config(cache: DatasetCache) -> dict[str, Any]:
