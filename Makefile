@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-test: $(STAMP)
+test: $(STAMP) node_modules/.package-lock.json
 	scripts/with-postgres $(PY) -m pytest $(PYTEST_ARGS)
 
 demo: $(STAMP)
