@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import uuid
 from dataclasses import dataclass
 
@@ -18,21 +17,11 @@ from statscore.sampledata import generate_scenes, write_products
 
 from sqs_support import RECOVERY, Worker
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
-def aws_env():
-    """A moto server on 127.0.0.1 and the environment that points boto3 (here and in workers) at it."""
-    from moto.server import ThreadedMotoServer
-
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "testing",
+def aws_env(s3_endpoint):
+    """The session's moto server (tests/conftest.py) and the environment that points boto3
+    (here and in workers) at it."""
+    env = {"AWS_ENDPOINT_URL": s3_endpoint, "AWS_ACCESS_KEY_ID": "testing",
            "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
@@ -44,7 +33,6 @@ def aws_env():
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-        server.stop()
 
 
 @pytest.fixture(scope="session")
