@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
 
@@ -128,10 +130,17 @@ def write_task_outputs(
             raise InputError(f"task {task.prefix}: band {band!r}: cannot encode a COG: {err}") from err
 
     try:
-        for band, name in task.band_paths().items():
+        def encode_band(band: str) -> bytes:
             da = result[band]
             settings = cog_opts.for_band(band, da.dtype, categorical=_is_categorical(da))
-            put(band, name, encode(band, np.asarray(da.values), settings=settings, nodata=band_nodata(da)), _TIFF)
+            return encode(band, np.asarray(da.values), settings=settings, nodata=band_nodata(da))
+
+        # compression runs in GDAL without the GIL: encode bands in parallel, write in order
+        paths = task.band_paths()
+        with ThreadPoolExecutor(max_workers=max(1, min(len(paths), os.cpu_count() or 1))) as pool:
+            encoded = pool.map(encode_band, list(paths))
+            for (band, name), data in zip(paths.items(), encoded):
+                put(band, name, data, _TIFF)
 
         preview = rgba_pixels(rgba, tuple(gbox.shape)) if rgba is not None else None
         if preview is not None and cog_opts.rgba:
