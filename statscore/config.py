@@ -46,7 +46,8 @@ class ProductConfig(_Strict):
     name: str | None = None
     short_name: str | None = None
     version: str = "0.0.0"
-    product_family: str = "statistics"
+    product_family: str | None = None
+    """Default: the plugin's (``geomedian``, ``statistics``...)."""
     collections_site: str = ""
     producer: str = "example.org"
     properties: dict[str, Any] = Field(default_factory=dict)

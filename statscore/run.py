@@ -153,21 +153,16 @@ def dataset_filter(text: str) -> Callable[[Any], bool]:
 
 
 def output_product(cfg: RunConfig, plugin: Any, location: str) -> OutputProduct:
-    """The output product from the plugin's defaults and the ``product:`` settings."""
-    p = cfg.product
-    name = p.name or plugin.NAME
-    version = p.version if p.version != "0.0.0" else getattr(plugin, "VERSION", "0.0.0")
-    short = p.short_name or getattr(plugin, "SHORT_NAME", "") or name
-    root = location.rstrip("/")
-    return OutputProduct(
-        name=name, version=version, short_name=short,
-        location=root,  # as odc-stats: the product root is the location given
-        measurements=tuple(plugin.measurements), properties=dict(p.properties),
-        region_code_format=p.region_code_format, product_family=p.product_family or plugin.PRODUCT_FAMILY,
-        producer=p.producer, collections_site=p.collections_site,
-        naming_conventions_values=p.naming_conventions_values, explorer_path=p.explorer_path,
-        classifier=p.classifier, maturity=p.maturity, collection_number=p.collection_number, nodata=p.nodata,
-    )
+    """The output product: the ``product:`` settings, the plugin's defaults where unset."""
+    fields = {k: v for k, v in cfg.product.model_dump().items() if v is not None}
+    fields["name"] = cfg.product.name or plugin.NAME
+    if cfg.product.version == "0.0.0":
+        fields["version"] = getattr(plugin, "VERSION", "0.0.0")
+    fields["short_name"] = cfg.product.short_name or getattr(plugin, "SHORT_NAME", "") or fields["name"]
+    fields["product_family"] = cfg.product.product_family or plugin.PRODUCT_FAMILY
+    fields["properties"] = dict(cfg.product.properties)
+    # as odc-stats: the product root is the location given
+    return OutputProduct(location=location.rstrip("/"), measurements=tuple(plugin.measurements), **fields)
 
 
 def cpu_and_memory() -> tuple[int, int | None]:

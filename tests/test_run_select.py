@@ -74,3 +74,16 @@ def test_dataset_filters_any_object_all_keys():
     assert not keep(ds("sentinel-2a", "2019-03-02T00:00:00"))
     with pytest.raises(ConfigError, match="not valid JSON"):
         dataset_filter("{oops")
+
+
+def test_output_product_takes_plugin_defaults_where_config_is_silent():
+    from statscore.plugins import resolve_plugin
+    from statscore.run import output_product
+
+    gm = resolve_plugin("gm-s2", {})
+    p = output_product(RunConfig(), gm, "s3://bucket/prefix/")
+    assert (p.name, p.short_name, p.product_family, p.location) == (gm.NAME, gm.SHORT_NAME, "geomedian", "s3://bucket/prefix")
+    cfg = RunConfig().merged(product={"name": "ga_s2_gm_cyear_3", "version": "1.0.0", "product_family": "gm",
+                                      "maturity": "final"})
+    p = output_product(cfg, gm, "file:///out")
+    assert (p.name, p.version, p.product_family, p.maturity) == ("ga_s2_gm_cyear_3", "1.0.0", "gm", "final")

@@ -29,7 +29,7 @@ import xarray as xr
 
 from ..errors import ConfigError, InputError
 
-__all__ = ["StatsPlugin", "RESAMPLING_METHODS"]
+__all__ = ["StatsPlugin", "CountPlugin", "RESAMPLING_METHODS"]
 
 #: Resampling names accepted per band (GDAL/rasterio names, as datacube takes them).
 RESAMPLING_METHODS = ("nearest", "bilinear", "cubic", "cubic_spline", "lanczos", "average",
@@ -189,6 +189,21 @@ class StatsPlugin(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.NAME} v{self.VERSION}: {', '.join(self.measurements)}>"
+
+
+class CountPlugin(StatsPlugin):
+    """Plugins whose every output is a uint16 count: classes (nearest overviews), no
+    nodata (0 is a count; a pixel never observed has ``total`` 0)."""
+
+    @property
+    def categorical_bands(self) -> tuple[str, ...]:
+        return self.measurements
+
+    def output_dtypes(self) -> dict[str, np.dtype]:
+        return {b: np.dtype("uint16") for b in self.measurements}
+
+    def output_nodata(self) -> dict[str, float | int | None]:
+        return {b: None for b in self.measurements}
 
 
 def _check_resampling(resampling: Any) -> str | dict[str, str]:

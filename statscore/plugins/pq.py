@@ -15,12 +15,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import numpy as np
 import xarray as xr
 
 from ..algo import mask_cleanup
 from ..errors import ConfigError
-from ._base import StatsPlugin
+from ._base import CountPlugin
 from ._masking import check_class_names, check_filter_map, enum_mask, fuse_or
 from .gm import SCL_CLASSES
 from .registry import register
@@ -34,7 +33,7 @@ DEFAULT_FILTERS = {
 }
 
 
-class StatsPQ(StatsPlugin):
+class StatsPQ(CountPlugin):
     NAME = "pc_s2_annual"
     SHORT_NAME = NAME
     VERSION = "0.0.1"
@@ -69,16 +68,6 @@ class StatsPQ(StatsPlugin):
     @property
     def measurements(self) -> tuple[str, ...]:
         return ("total", "clear", *self.filters)
-
-    @property
-    def categorical_bands(self) -> tuple[str, ...]:
-        return self.measurements
-
-    def output_dtypes(self) -> dict[str, np.dtype]:
-        return {b: np.dtype("uint16") for b in self.measurements}
-
-    def output_nodata(self) -> dict[str, float | int | None]:
-        return {b: None for b in self.measurements}
 
     def native_transform(self, xx: xr.Dataset) -> xr.Dataset:
         """SCL -> ``valid`` (not "no data") and ``erased`` (cloud classes)."""

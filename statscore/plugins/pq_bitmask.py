@@ -19,7 +19,7 @@ import xarray as xr
 
 from ..algo import mask_cleanup
 from ..errors import ConfigError, suggest
-from ._base import StatsPlugin
+from ._base import CountPlugin
 from ._masking import bit_flags_mask, check_filter_map, fuse_or
 from .registry import register
 
@@ -68,7 +68,7 @@ def _check_names(filters: Mapping[str, Any], what: str) -> None:
             raise ConfigError(f"{what} names must start with 'clear_' (they name output bands), got {name!r}")
 
 
-class StatsPQLSBitmask(StatsPlugin):
+class StatsPQLSBitmask(CountPlugin):
     NAME = "pc_ls_bitmask"
     SHORT_NAME = NAME
     VERSION = "0.0.1"
@@ -116,16 +116,6 @@ class StatsPQLSBitmask(StatsPlugin):
             if self.aerosol_band == "SR_QA_AEROSOL":
                 out.extend(self.aerosol_filters)
         return tuple(out)
-
-    @property
-    def categorical_bands(self) -> tuple[str, ...]:
-        return self.measurements
-
-    def output_dtypes(self) -> dict[str, np.dtype]:
-        return {b: np.dtype("uint16") for b in self.measurements}
-
-    def output_nodata(self) -> dict[str, float | int | None]:
-        return {b: None for b in self.measurements}
 
     def native_transform(self, xx: xr.Dataset) -> xr.Dataset:
         """-> ``keeps`` (has data), ``erased`` (cloud flags), ``erased_aerosol``."""
