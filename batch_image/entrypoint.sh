@@ -3,7 +3,9 @@
 # Settings from the job definition's environment (set by infra/batch_compute.py):
 #   QUEUE_URL   task queue            RUN_CONFIG  run config as JSON (plugin, product, s3_acl, output_location)
 #   THREADS     = the job's vCPUs     MEMORY      = the job's memory less 5%, e.g. 114000M
-#   TASK_TABLE  DynamoDB task table   (read by the worker to record RUNNING/DONE/FAILED)
+#   TASK_TABLE  DynamoDB task table: `odc-stats run --from-sqs` reads it itself (or --task-table,
+#               which wins) and marks each task's row RUNNING (worker id AWS_BATCH_JOB_ID:index),
+#               DONE (STAC item URL, seconds) or FAILED (one-line reason, seconds)
 # exec: the worker becomes PID 1's child-free replacement, so Batch's SIGTERM (job
 # terminated, spot reclaim) reaches it directly; it releases its message and exits.
 set -eu

@@ -8,6 +8,12 @@ SIGTERM. Success, or output already present, deletes the message; any failure re
 it (visibility 0) so it is retried at once and, after the queue's ``maxReceiveCount``,
 moved to the dead-letter queue by SQS itself. Outputs are written STAC item last, so a
 worker killed mid-task leaves nothing that looks complete and the retry redoes it.
+
+With a task table (:class:`~statscore.tasktable.TaskRows`, the run's DynamoDB table on AWS)
+the worker also records each task it takes: RUNNING with its worker id, then DONE with the
+STAC item URL and seconds, or FAILED with a one-line reason and seconds. The message stays
+the unit of work: a row write that fails is logged and the task goes on, and the table's
+conditional writes never turn a DONE row back.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import multiprocessing as mp
 import os
 import shutil
 import signal
+import socket
 import tempfile
 import time
 from collections.abc import Callable
@@ -30,8 +37,9 @@ from .errors import InputError, SourceError, StatsError
 from .run import TaskOutcome, TaskReader, _child, cpu_and_memory, output_product
 from .sqs import Message, SQSQueue, parse_task_message
 from .task import TileIdx, render_task
+from .tasktable import TaskRows
 
-__all__ = ["CacheFetcher", "WorkerSummary", "run_worker"]
+__all__ = ["CacheFetcher", "WorkerSummary", "run_worker", "worker_id"]
 
 _log = logging.getLogger(__name__)
 
@@ -205,6 +213,50 @@ class _Stop:
             signal.signal(sig, old)
 
 
+def worker_id(env: dict[str, str] | None = None) -> str:
+    """Who ran a task, for its row: ``<Batch job id>:<array index>`` on AWS Batch, else ``<host>:<pid>``."""
+    env = dict(os.environ) if env is None else env
+    job = env.get("AWS_BATCH_JOB_ID", "")
+    if job:
+        index = env.get("AWS_BATCH_JOB_ARRAY_INDEX", "")
+        return job if not index or job.endswith(f":{index}") else f"{job}:{index}"  # array children: id is parent:index
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+class _Rows:
+    """The worker's writes to the task table. A write that fails (throttling, network, IAM)
+    is logged and the worker goes on: the SQS message, not the row, decides what is retried,
+    and the next Verify reads whatever state the row was left in."""
+
+    def __init__(self, rows: TaskRows | None, worker: str) -> None:
+        self.rows, self.worker = rows, worker
+
+    def running(self, tile: TileIdx) -> None:
+        self._write("mark_running", tile, worker=self.worker)
+
+    def done(self, tile: TileIdx, output_uri: str, seconds: float) -> None:
+        self._write("mark_done", tile, output_uri=output_uri, seconds=seconds)
+
+    def failed(self, tile: TileIdx, reason: str, seconds: float) -> None:
+        self._write("mark_failed", tile, reason=_one_line(reason), seconds=seconds)
+
+    def _write(self, op: str, tile: TileIdx, **kw: Any) -> None:
+        if self.rows is None:
+            return
+        task_id = render_task(tile)
+        try:
+            changed = getattr(self.rows, op)(task_id, **kw)
+        except Exception as e:  # noqa: BLE001 - the message carries the task; the row is a record
+            _log.warning("%s: task table %s failed (%s); going on", task_id, op, _one_line(str(e)))
+            return
+        if not changed:  # DONE already (another worker) or no row (queued without Enumerate)
+            _log.debug("%s: task table %s left the row as it was", task_id, op)
+
+
 def run_worker(
     queue: SQSQueue,
     plugin: Any,
@@ -215,11 +267,15 @@ def run_worker(
     idle_timeout: float = 0.0,
     failure_log: str | None = None,
     on_outcome: Callable[[TaskOutcome], None] | None = None,
+    rows: TaskRows | None = None,
+    worker: str | None = None,
 ) -> WorkerSummary:
     """Process messages of ``queue`` until it stays empty for ``idle_timeout`` s or SIGTERM.
 
     Every received message ends deleted (done or already present) or released (failed,
-    malformed, or stopped), never kept beyond its lease by a live worker.
+    malformed, or stopped), never kept beyond its lease by a live worker. With ``rows``
+    each task's row records RUNNING (by ``worker``, default :func:`worker_id`), then DONE
+    or FAILED.
     """
     lease = int(cfg.job_queue_max_lease)
     if lease <= cfg.renew_safety_margin:
@@ -231,6 +287,7 @@ def run_worker(
     readers: dict[str, TaskReader] = {}
     child = _TaskProcess()
     summary = WorkerSummary()
+    record = _Rows(rows, worker or worker_id())
 
     def report(oc: TaskOutcome, msg: Message, filedb: str = "") -> None:
         summary.outcomes.append(oc)
@@ -261,7 +318,7 @@ def run_worker(
                     queue.release(msg)
                     break
                 _handle_message(queue, msg, t_lease, lease, cfg, product, plugin_name, location, threads,
-                                fetcher, readers, child, stop, report)
+                                fetcher, readers, child, stop, report, record)
                 idle_since = time.monotonic()
             summary.stopped_by_signal = stop.requested
     finally:
@@ -315,8 +372,8 @@ class _Lease:
 def _handle_message(queue: SQSQueue, msg: Message, t_lease: float, lease: int, cfg: RunConfig, product: Any,
                     plugin_name: str, location: str, threads: int, fetcher: CacheFetcher,
                     readers: dict[str, TaskReader], child: _TaskProcess, stop: _Stop,
-                    report: Callable[..., None]) -> None:
-    from .outputs import is_task_done
+                    report: Callable[..., None], record: _Rows) -> None:
+    from .outputs import is_task_done, stac_item_url
 
     held = _Lease(queue, msg, t_lease, lease, cfg.renew_safety_margin, cfg.future_poll_interval,
                   cfg.heartbeat_filepath)
@@ -325,6 +382,7 @@ def _handle_message(queue: SQSQueue, msg: Message, t_lease: float, lease: int, c
     filedb = ""
     try:
         tile, filedb = parse_task_message(msg.body)
+        record.running(tile)
         path = fetcher.local(filedb)
         if path not in readers:
             readers[path] = TaskReader(path)
@@ -335,14 +393,17 @@ def _handle_message(queue: SQSQueue, msg: Message, t_lease: float, lease: int, c
         held.end(queue.release, tile)
         what = f"message {msg.id}" + (f" ({render_task(tile)})" if tile else "")
         _log.debug("%s: %s; released (receive %d)", what, e, msg.receive_count)
-        report(TaskOutcome(tile or ("?", 0, 0), "failed", reason=f"{what}: {e}", seconds=time.monotonic() - t0),
-               msg, filedb)
+        seconds = time.monotonic() - t0
+        if tile is not None:
+            record.failed(tile, str(e), seconds)
+        report(TaskOutcome(tile or ("?", 0, 0), "failed", reason=f"{what}: {e}", seconds=seconds), msg, filedb)
         return
     except BaseException:
         held.end(queue.release, tile)
         raise
 
     if done and not cfg.overwrite:
+        record.done(tile, stac_item_url(task), time.monotonic() - t0)  # the row before the message: never lost
         held.end(queue.delete, tile)
         report(TaskOutcome(tile, "skipped", reason="output already present", seconds=time.monotonic() - t0), msg)
         return
@@ -356,23 +417,27 @@ def _handle_message(queue: SQSQueue, msg: Message, t_lease: float, lease: int, c
             if res is not None:
                 status, payload = res
                 if status == "done":
+                    record.done(tile, stac_item_url(task), now - t0)
                     held.end(queue.delete, tile)
                     report(TaskOutcome(tile, "done", files=list(payload), seconds=now - t0), msg)
                 else:
+                    record.failed(tile, str(payload), now - t0)
                     held.end(queue.release, tile)
                     report(TaskOutcome(tile, "failed", reason=str(payload), seconds=now - t0), msg, filedb)
                 return
             if stop.requested:
                 child.interrupt()
+                record.failed(tile, "stopped by signal; the message was released for another worker",
+                              time.monotonic() - t0)
                 held.end(queue.release, tile)
                 report(TaskOutcome(tile, "released", reason="stopped by signal", seconds=time.monotonic() - t0), msg)
                 return
             if cfg.max_processing_time > 0 and now - t0 > cfg.max_processing_time:
                 child.interrupt()
+                why = f"cancelled after max_processing_time={cfg.max_processing_time} s"
+                record.failed(tile, why, now - t0)
                 held.end(queue.release, tile)
-                report(TaskOutcome(tile, "failed", seconds=now - t0,
-                                   reason=f"cancelled after max_processing_time={cfg.max_processing_time} s"),
-                       msg, filedb)
+                report(TaskOutcome(tile, "failed", seconds=now - t0, reason=why), msg, filedb)
                 return
     except BaseException:
         child.kill()

@@ -14,10 +14,15 @@ from ..task import render_task
 
 
 def run_from_sqs(queue_name: str, plugin: Any, cfg: RunConfig, *, idle_timeout: float,
-                 failure_log: str | None) -> None:
-    """Run the worker loop; exit 1 when a task failed (as odc-stats), 0 after SIGTERM."""
+                 failure_log: str | None, task_table: str | None = None) -> None:
+    """Run the worker loop; exit 1 when a task failed (as odc-stats), 0 after SIGTERM.
+
+    ``task_table``: the DynamoDB table whose rows the worker keeps up to date (RUNNING,
+    DONE, FAILED); None records nothing.
+    """
     from ..sqs import open_queue
-    from ..worker import run_worker
+    from ..tasktable import DynamoTaskTable
+    from ..worker import run_worker, worker_id
 
     log = logging.getLogger("statscore.worker")
     if not log.handlers:
@@ -29,6 +34,10 @@ def run_from_sqs(queue_name: str, plugin: Any, cfg: RunConfig, *, idle_timeout: 
     queue = open_queue(queue_name)
     click.echo(f"worker on queue {queue.name}: lease {cfg.job_queue_max_lease} s, renew {cfg.renew_safety_margin} s "
                f"before, idle timeout {idle_timeout:g} s", err=True)
+    rows = DynamoTaskTable(task_table) if task_table else None
+    who = worker_id()
+    if rows is not None:
+        click.echo(f"recording task states in DynamoDB table {task_table} as worker {who}", err=True)
 
     def report(oc: TaskOutcome) -> None:
         where = render_task(oc.tile) if oc.tile[0] != "?" else "-"
@@ -36,7 +45,7 @@ def run_from_sqs(queue_name: str, plugin: Any, cfg: RunConfig, *, idle_timeout: 
                    oc.status != "skipped")
 
     s = run_worker(queue, plugin, cfg, plugin_name=cfg.plugin or "", location=cfg.output_location or "",
-                   idle_timeout=idle_timeout, failure_log=failure_log, on_outcome=report)
+                   idle_timeout=idle_timeout, failure_log=failure_log, on_outcome=report, rows=rows, worker=who)
     click.echo(f"{s.done + s.skipped + s.failed + s.released} messages: {s.done} done, {s.skipped} skipped, "
                f"{s.failed} failed, {s.released} released" + (" (stopped by signal)" if s.stopped_by_signal else ""))
     if s.failed and not s.stopped_by_signal:

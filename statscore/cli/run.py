@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -38,9 +39,11 @@ def _yaml_or_file(text: str | None, what: str) -> dict | None:
 @click.option("--idle-timeout", type=float, default=0, show_default=True,
               help="With --from-sqs: exit once the queue has stayed empty this many seconds.")
 @click.option("--failure-log", help="With --from-sqs: append one JSON line per failed message to this file.")
+@click.option("--task-table", help="With --from-sqs: DynamoDB task table to record RUNNING/DONE/FAILED in "
+                                   "(default: $TASK_TABLE, as set on the Batch job).")
 def run_cmd(filedb, tasks, config_path, plugin, plugin_config, cog_config, resampling, resolution, threads,
             memory_limit, location, overwrite, public, max_processing_time, heartbeat_filepath, dataset_filters,
-            dryrun, from_sqs, idle_timeout, failure_log) -> None:
+            dryrun, from_sqs, idle_timeout, failure_log, task_table) -> None:
     """Run tasks of FILEDB (all by default). TASKS: '2015--P1Y/49/24', 'x49/y24/2015--P1Y', index, slice '::10', or '-' for stdin."""
     from ..plugins import resolve_plugin
     from ..run import TaskReader, run_tasks, select_tasks
@@ -49,6 +52,8 @@ def run_cmd(filedb, tasks, config_path, plugin, plugin_config, cog_config, resam
         raise ConfigError("--from-sqs takes tasks from the queue: do not also give FILEDB/TASKS or --dryrun")
     if not from_sqs and not filedb:
         raise ConfigError("give FILEDB (a task cache) or --from-sqs QUEUE")
+    if task_table and not from_sqs:
+        raise ConfigError("--task-table records the tasks of a --from-sqs worker: give --from-sqs QUEUE too")
     cfg = load_run_config(config_path)
     cfg = cfg.merged(plugin=plugin, plugin_config=_yaml_or_file(plugin_config, "--plugin-config"),
                      cog_opts=_yaml_or_file(cog_config, "--cog-config"), resampling=resampling, resolution=resolution,
@@ -64,7 +69,8 @@ def run_cmd(filedb, tasks, config_path, plugin, plugin_config, cog_config, resam
     if from_sqs:
         from ._sqs_run import run_from_sqs
 
-        run_from_sqs(from_sqs, plugin_obj, cfg, idle_timeout=idle_timeout, failure_log=failure_log)
+        run_from_sqs(from_sqs, plugin_obj, cfg, idle_timeout=idle_timeout, failure_log=failure_log,
+                     task_table=task_table or os.environ.get("TASK_TABLE") or None)
         return
     reader = TaskReader(filedb)
     specs = list(tasks)
