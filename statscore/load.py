@@ -15,11 +15,13 @@ pixel, so blocks are independent.
 
 from __future__ import annotations
 
+import logging
 import math
 import warnings
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -40,6 +42,9 @@ __all__ = ["load_task_data", "reduce_task", "native_geobox", "DEFAULT_BLOCK_BYTE
 
 DEFAULT_BLOCK_BYTES = 512 * 2**20
 """Input bytes (as float32 on the tile grid) held for one block."""
+
+# datacube logs "Error opening source dataset" before raising; our InputError names the file
+logging.getLogger("datacube.storage._rio").setLevel(logging.CRITICAL)
 
 
 def _grid_of(ds: Dataset, bands: Sequence[str]) -> dict[str, Any]:
@@ -64,10 +69,38 @@ def native_geobox(ds: Dataset, bands: Sequence[str], dst: GeoBox, pad_px: int = 
 
 
 def _names(ds: Dataset) -> set[str]:
-    names = set(ds.product.measurements)
-    for m in ds.product.measurements.values():
-        names.update(m.get("aliases", ()) or ())
+    """Bands (and their aliases) the product defines *and* the dataset's document points at."""
+    have = set(ds.metadata_doc.get("measurements") or {})
+    names = set()
+    for name, m in ds.product.measurements.items():
+        if name in have:
+            names.add(name)
+            names.update(m.get("aliases", ()) or ())
     return names
+
+
+@lru_cache(maxsize=8192)
+def _file_crs(uri: str) -> str | None:
+    """CRS (``EPSG:n`` or WKT) of a band file's header; None when it cannot be opened (the read reports that)."""
+    import rasterio
+
+    try:
+        with rasterio.open(uri) as src:
+            return src.crs.to_string() if src.crs else None
+    except Exception:  # noqa: BLE001 - the read itself raises a clear error for these
+        return None
+
+
+def _check_crs(ds: Dataset, band: str) -> None:
+    """datacube places pixels by the file's own CRS, so a document whose CRS disagrees with
+    its files would load silently misplaced (usually as nodata): refuse it, naming both."""
+    from datacube.storage import BandInfo
+    from odc.geo import CRS
+
+    uri = BandInfo(ds, band).uri
+    found = _file_crs(uri)
+    if found is not None and ds.crs is not None and CRS(found) != ds.crs:
+        raise InputError(f"dataset {ds.id}: band {band} file {uri} is in {CRS(found)} but its document says {ds.crs}")
 
 
 @dataclass(frozen=True)
@@ -121,6 +154,8 @@ def _pad_px(plugin: Any) -> int:
 def _load_group(g: _Group, plugin: Any, dst: GeoBox, pad: int) -> xr.Dataset:
     """One (day, CRS) group: native read, plugin masking and fusing, onto ``dst``."""
     gbox = native_geobox(g.datasets[0], g.bands, dst, pad)
+    for ds in g.datasets:  # one header per dataset (cached): its files share a CRS
+        _check_crs(ds, g.measurements[0].name)
     try:
         xx = Datacube.load_data(Datacube.group_datasets(g.datasets, "time"), gbox, list(g.measurements))
     except Exception as e:  # noqa: BLE001 - rasterio/datacube raise many types; name the inputs
