@@ -14,7 +14,8 @@ from click.testing import CliRunner
 from rio_cogeo.cogeo import cog_validate
 
 from statscore.cli import main
-from statscore.sampledata import generate_scenes, write_products
+from statscore.sampledata import SceneRecord, generate_scenes, write_products
+from statscore.task import parse_task, render_task, task_folder
 
 BIN = Path(sys.executable).parent
 
@@ -81,31 +82,123 @@ def test_gm_s2_and_pq_produce_valid_products(planned, tmp_path):
     assert r.returncode == 0 and " skip " in r.stdout
 
 
+def _tasks(db: Path) -> dict[str, set[str]]:
+    """Task (``2020-01--P1M/186/92``) -> ids of its datasets."""
+    from statscore.run import TaskReader
+
+    return {render_task(t): {str(u) for u in ids} for t, ids in TaskReader(str(db)).tasks.items()}
+
+
+def _victim_and_clean(db: Path, recs: list[SceneRecord]) -> tuple[SceneRecord, str, str]:
+    """A scene, a task that reads it and a task that does not."""
+    tasks = _tasks(db)
+    first = sorted(tasks)[0]
+    victim = next(r for r in recs if str(r.id) in tasks[first])
+    clean = next(t for t in sorted(tasks) if str(victim.id) not in tasks[t])
+    return victim, first, clean
+
+
+def _replan(db: Path, inputs: str) -> None:
+    """save-tasks again from (edited) documents of the ``planned`` scenes."""
+    r = CliRunner().invoke(main, ["save-tasks", "--grid", "au_extended_s2_80", "--temporal-range", "2020-01--P1M",
+                                  "--frequency", "all", "--input-products", inputs, str(db)])
+    assert r.exit_code == 0, r.output
+
+
+def _assert_only_clean_task_written(r: subprocess.CompletedProcess, out: Path, clean: str, *needles: str) -> str:
+    """Exit 1, one failed and one done task, a single stderr line naming the bad input,
+    and files only in the clean task's folder (none, not even temporaries, for the other)."""
+    assert r.returncode == 1, r.stderr
+    assert "2 tasks: 1 done, 0 skipped, 1 failed" in r.stdout
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and " failed " in lines[0], r.stderr
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+    folder = out / task_folder(parse_task(clean))
+    assert len(list(out.rglob("*.stac-item.json"))) == 1
+    assert all(folder in p.parents for p in _files(out)), _files(out)
+    assert not [p for p in _files(out) if ".tmp" in p.name]
+    return lines[0]
+
+
 def test_corrupt_input_fails_that_task_only(planned, tmp_path):
     root, db, recs = planned
-    from odc.dscache import DatasetCache
-
-    cache = DatasetCache.open_ro(str(db))
-    groups = sorted(cache.groups())
-    assert len(groups) >= 2
-    victim_id = str(cache.get_group(groups[0][0])[0])
-    victim = next(r for r in recs if str(r.id) == victim_id)
-    clean = next(j for j, (g, _) in enumerate(groups) if victim_id not in {str(u) for u in cache.get_group(g)})
+    victim, bad, clean = _victim_and_clean(db, recs)
     band = victim.band_paths["SCL"]  # pq reads only SCL
     saved = band.read_bytes()
     band.write_bytes(b"this is not a GeoTIFF")
     try:
         out = tmp_path / "out"
-        r = _run(str(db), "0", str(clean), "--plugin", "pq", "--location", out.as_uri())
+        r = _run(str(db), bad, clean, "--plugin", "pq", "--location", out.as_uri())
     finally:
         band.write_bytes(saved)
-    assert r.returncode == 1
-    assert "1 done, 0 skipped, 1 failed" in r.stdout
-    fail_lines = [line for line in r.stderr.splitlines() if " failed " in line]
-    assert len(fail_lines) == 1
-    assert victim_id in fail_lines[0] or str(band) in fail_lines[0], fail_lines[0]
-    assert len(list(out.rglob("*.stac-item.json"))) == 1
-    assert not [p for p in _files(out) if ".tmp" in p.name]
+    _assert_only_clean_task_written(r, out, clean, str(victim.id), str(band))
+
+
+def test_missing_band_file_fails_that_task_only(planned, tmp_path):
+    """The document names a band whose file is gone (a partial sync, say)."""
+    root, db, recs = planned
+    victim, bad, clean = _victim_and_clean(db, recs)
+    band = victim.band_paths["SCL"]
+    moved = band.with_name(band.name + ".away")
+    band.rename(moved)
+    try:
+        out = tmp_path / "out"
+        r = _run(str(db), bad, clean, "--plugin", "pq", "--location", out.as_uri())
+    finally:
+        moved.rename(band)
+    _assert_only_clean_task_written(r, out, clean, str(victim.id), str(band), "No such file")
+
+
+def test_band_missing_from_a_document_fails_that_task_only(planned, tmp_path):
+    """An eo3 document without the SCL band that pq needs, planned with the product
+    definition (which has it): the task fails before reading anything, naming the
+    dataset and the band."""
+    import yaml
+
+    root, db, recs = planned
+    victim, _, _ = _victim_and_clean(db, recs)
+    saved = victim.eo3_path.read_text()
+    doc = yaml.safe_load(saved)
+    del doc["measurements"]["SCL"]
+    victim.eo3_path.write_text(yaml.safe_dump(doc))
+    try:
+        db2 = tmp_path / "tasks.db"
+        _replan(db2, f"{root}/products/s2_l2a.odc-product.yaml-{root}/data/**/*.odc-metadata.yaml")
+    finally:
+        victim.eo3_path.write_text(saved)
+    tasks = _tasks(db2)
+    bad = next(t for t in sorted(tasks) if str(victim.id) in tasks[t])
+    clean = next(t for t in sorted(tasks) if str(victim.id) not in tasks[t])
+    out = tmp_path / "out"
+    r = _run(str(db2), bad, clean, "--plugin", "pq", "--location", out.as_uri())
+    _assert_only_clean_task_written(r, out, clean, str(victim.id), "missing band(s) SCL")
+
+
+def test_document_crs_disagreeing_with_its_cogs_fails_that_task_only(planned, tmp_path):
+    """A STAC item whose ``proj:code`` names the neighbouring UTM zone while its COGs are
+    in their own (a hand-made or mis-converted catalogue). datacube places pixels by the
+    file's CRS, so without a check the scene would land about 500 km away and the tile
+    would silently lose it; instead the task fails naming the file and both CRSs."""
+    root, db, recs = planned
+    victim, _, _ = _victim_and_clean(db, recs)
+    wrong = f"EPSG:{victim.epsg + 1}"
+    saved = victim.stac_path.read_text()
+    item = json.loads(saved)
+    item["properties"]["proj:code"] = wrong
+    victim.stac_path.write_text(json.dumps(item))
+    try:
+        db2 = tmp_path / "tasks.db"
+        _replan(db2, f"{root}/data/**/*.stac-item.json")
+    finally:
+        victim.stac_path.write_text(saved)
+    tasks = _tasks(db2)
+    bad = next(t for t in sorted(tasks) if str(victim.id) in tasks[t])
+    clean = next(t for t in sorted(tasks) if str(victim.id) not in tasks[t])
+    out = tmp_path / "out"
+    r = _run(str(db2), bad, clean, "--plugin", "pq", "--location", out.as_uri())
+    _assert_only_clean_task_written(r, out, clean, str(victim.id), victim.band_paths["SCL"].name,
+                                    f"is in {victim.crs} but its document says {wrong}")
 
 
 @pytest.mark.parametrize("args,needle", [
