@@ -152,13 +152,15 @@ def _split_s3(url: str) -> tuple[str, str]:
 
 def _plan(run_id: str, req: RunRequest, cfg: RunSettings, workdir: str, log: Callable[[str], None]) -> str | None:
     """save-tasks for the request into ``workdir``: the local cache path, or None if nothing to do."""
+    from .grid import parse_grid
     from .plan import SaveTasksRequest, save_tasks
 
     # STAC/eo3 documents name their product: the location is the input
     products = req.input_products or (cfg.stac_location if cfg.dataset_source == "stac" else cfg.input_products)
     if cfg.dataset_source == "datacube":
         _datacube_from_secret(cfg.db_secret_arn)
-    name = f"{cfg.grid}_{req.temporal_range.short if req.temporal_range else 'all'}.db"
+    # named as save-tasks names a grid: a spec's ';' become '_' (in an s3:// URL, urlparse cuts ';...' off as params)
+    name = f"{parse_grid(cfg.grid)[0]}_{req.temporal_range.short if req.temporal_range else 'all'}.db"
     result = save_tasks(SaveTasksRequest(output=os.path.join(workdir, name), grid=cfg.grid, input_products=products,
                                          frequency=req.frequency or cfg.frequency, temporal_range=req.temporal_range,
                                          tiles=req.tiles), log=log)
