@@ -16,15 +16,25 @@ class RunInputError(Exception):
     """Raised to Step Functions (as the error name) with statscore's one-line message."""
 
 
+def _checked(event: Any) -> dict[str, Any]:
+    """The event, if it carries the run id every step keys its rows and files by."""
+    if not isinstance(event, dict) or not event.get("run_id"):
+        raise RunInputError("event: no run_id (the state machine passes the execution name)")
+    return event
+
+
 def enumerate(event: dict[str, Any], context: Any = None) -> dict[str, Any]:  # noqa: A001 - the handler's name
     """``{"request": <execution input>, "run_id": <execution name>}`` -> the run state."""
+    event = _checked(event)
     try:
-        return enumerate_run(event["run_id"], event.get("request") or {}, RunSettings.from_env())
+        return enumerate_run(str(event["run_id"]), event.get("request") or {}, RunSettings.from_env())
     except StatsError as e:
         raise RunInputError(str(e)) from None
 
 
 def verify(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """The state after the workers -> the state with a verdict (done, retry, failed)."""
+    event = _checked(event)
     try:
         return verify_run(event, RunSettings.from_env())
     except StatsError as e:
@@ -32,6 +42,8 @@ def verify(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
 
 
 def summary(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """The final state -> the same with the summary's and the collection's locations."""
+    event = _checked(event)
     try:
         return summarise_run(event, RunSettings.from_env())
     except StatsError as e:

@@ -26,7 +26,7 @@ from .task import TileRange, parse_task, parse_tile_range, render_task
 from .tasktable import DynamoTaskTable, TaskRows, TaskState, chunks
 
 __all__ = ["RunSettings", "RunRequest", "enumerate_run", "verify_run", "summarise_run", "array_size",
-           "SQS_BATCH_MAX", "FAILED_TILES_SHOWN"]
+           "SQS_BATCH_MAX", "FAILED_TILES_SHOWN", "BATCH_ARRAY_MAX"]
 
 SQS_BATCH_MAX = 10
 """SendMessageBatch: at most 10 messages per call."""
@@ -34,6 +34,9 @@ FAILED_TILES_SHOWN = 50
 """Most tile names carried in the state (and the Fail cause); the summary on S3 has them all."""
 BATCH_ARRAY_MIN = 2
 """AWS Batch array jobs have at least 2 children."""
+BATCH_ARRAY_MAX = 10_000
+"""... and at most 10,000."""
+DATASET_SOURCES = ("stac", "datacube")
 
 
 @dataclass(frozen=True)
@@ -58,22 +61,42 @@ class RunSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RunSettings:
+        """The settings from ``env`` (default ``os.environ``); :class:`ConfigError` naming the variable."""
         env = os.environ if env is None else env
         missing = [k for k in ("TASK_TABLE", "QUEUE_URL", "CACHE_BUCKET") if not env.get(k)]
         if missing:
             raise ConfigError(f"environment: {', '.join(missing)} not set (the CDK stack sets them)")
+        source = env.get("DATASET_SOURCE", "stac")
+        if source not in DATASET_SOURCES:
+            raise ConfigError(f"environment: DATASET_SOURCE={source!r} is not one of {', '.join(DATASET_SOURCES)}"
+                              f"{suggest(source, DATASET_SOURCES)}")
         try:
-            return cls(table=env["TASK_TABLE"], queue_url=env["QUEUE_URL"], cache_bucket=env["CACHE_BUCKET"],
-                       cache_prefix=env.get("CACHE_PREFIX", "caches/"), output_location=env.get("OUTPUT_LOCATION", ""),
-                       grid=env.get("GRID", cls.grid), frequency=env.get("FREQUENCY", cls.frequency),
-                       input_products=env.get("INPUT_PRODUCTS", ""), dataset_source=env.get("DATASET_SOURCE", "stac"),
-                       stac_location=env.get("STAC_LOCATION", ""), db_secret_arn=env.get("DB_SECRET_ARN", ""),
-                       tasks_per_worker=int(env.get("TASKS_PER_WORKER", "20")),
-                       array_size_cap=int(env.get("ARRAY_SIZE_CAP", "500")),
-                       verify_max_rounds=int(env.get("VERIFY_MAX_ROUNDS", "2")),
-                       run_config=json.loads(env.get("RUN_CONFIG", "{}")))
-        except (ValueError, json.JSONDecodeError) as e:
-            raise ConfigError(f"environment: malformed setting ({e})") from None
+            run_config = json.loads(env.get("RUN_CONFIG", "{}"))
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"environment: RUN_CONFIG is not JSON ({e})") from None
+        if not isinstance(run_config, dict):
+            raise ConfigError("environment: RUN_CONFIG must be a JSON object (the run config)")
+        return cls(table=env["TASK_TABLE"], queue_url=env["QUEUE_URL"], cache_bucket=env["CACHE_BUCKET"],
+                   cache_prefix=env.get("CACHE_PREFIX", "caches/"), output_location=env.get("OUTPUT_LOCATION", ""),
+                   grid=env.get("GRID", cls.grid), frequency=env.get("FREQUENCY", cls.frequency),
+                   input_products=env.get("INPUT_PRODUCTS", ""), dataset_source=source,
+                   stac_location=env.get("STAC_LOCATION", ""), db_secret_arn=env.get("DB_SECRET_ARN", ""),
+                   tasks_per_worker=_env_int(env, "TASKS_PER_WORKER", 20, 1),
+                   array_size_cap=_env_int(env, "ARRAY_SIZE_CAP", 500, BATCH_ARRAY_MIN, BATCH_ARRAY_MAX),
+                   verify_max_rounds=_env_int(env, "VERIFY_MAX_ROUNDS", 2, 0),
+                   run_config=run_config)
+
+
+def _env_int(env: Mapping[str, str], key: str, default: int, lo: int, hi: int | None = None) -> int:
+    text = env.get(key, str(default))
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError(f"environment: {key}={text!r} is not a whole number") from None
+    if value < lo or (hi is not None and value > hi):
+        bounds = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
+        raise ConfigError(f"environment: {key}={value} must be {bounds}")
+    return value
 
 
 REQUEST_KEYS = ("year", "temporal_range", "tiles", "input_products", "frequency", "cache", "plugin_config")
@@ -123,10 +146,11 @@ class RunRequest:
 
 
 def array_size(tasks: int, tasks_per_worker: int, cap: int) -> int:
-    """Workers to start: one per ``tasks_per_worker`` tasks, at least 2 (Batch), at most ``cap``; 0: none."""
+    """Workers to start: one per ``tasks_per_worker`` tasks, at least 2 and at most ``cap`` and
+    10,000 (Batch's array limits); 0: none."""
     if tasks <= 0:
         return 0
-    return max(BATCH_ARRAY_MIN, min(cap, math.ceil(tasks / tasks_per_worker)))
+    return max(BATCH_ARRAY_MIN, min(cap, BATCH_ARRAY_MAX, math.ceil(tasks / max(1, tasks_per_worker))))
 
 
 # ---------------------------------------------------------------------------- enumerate
@@ -157,6 +181,10 @@ def _plan(run_id: str, req: RunRequest, cfg: RunSettings, workdir: str, log: Cal
 
     # STAC/eo3 documents name their product: the location is the input
     products = req.input_products or (cfg.stac_location if cfg.dataset_source == "stac" else cfg.input_products)
+    if not products:
+        need = "STAC_LOCATION" if cfg.dataset_source == "stac" else "INPUT_PRODUCTS"
+        raise ConfigError(f"environment: {need} not set (dataset_source {cfg.dataset_source}), "
+                          "and the execution input names no input_products")
     if cfg.dataset_source == "datacube":
         _datacube_from_secret(cfg.db_secret_arn)
     # named as save-tasks names a grid: a spec's ';' become '_' (in an s3:// URL, urlparse cuts ';...' off as params)
@@ -182,13 +210,13 @@ def _datacube_from_secret(arn: str) -> None:
 
 
 def _task_ids(cache_path: str, req: RunRequest) -> list[str]:
-    from .cache import cache_tasks, open_cache
+    """The cache's tasks (those of the request's period and tiles for a given cache), rendered as the table's keys."""
+    from .cache import cache_tiles, close_cache, open_cache
 
-    cache = open_cache(cache_path)
     try:
-        tasks = list(cache_tasks(cache))
+        tasks = cache_tiles(open_cache(cache_path))
     finally:
-        cache.close()
+        close_cache(cache_path)  # the file goes with the temporary folder
     if req.cache and req.temporal_range is not None:
         tasks = [t for t in tasks if t.period == req.temporal_range.short]
     if req.cache and req.tiles is not None:
@@ -277,6 +305,8 @@ def verify_run(state: Mapping[str, Any], cfg: RunSettings, clients: Clients | No
         return dict(out, verdict="done", array_size=0)
     if rnd < cfg.verify_max_rounds:
         again = [r.task_id for r in unfinished if rows.requeue(r.task_id, run_id)]
+        if not again:  # every one became DONE since it was read: no workers to start (Batch needs >= 2)
+            return dict(out, verdict="done", array_size=0, counts={TaskState.DONE.value: len(all_rows)})
         send_tasks(c.sqs, cfg.queue_url, state["filedb"], again)
         return dict(out, verdict="retry", round=rnd + 1,
                     array_size=array_size(len(again), cfg.tasks_per_worker, cfg.array_size_cap))
@@ -292,7 +322,7 @@ def product_collection(cfg: RunSettings, extent_periods: Sequence[str]) -> dict[
     """A STAC collection for the product (items are written by the workers next to the COGs)."""
     product = cfg.run_config.get("product", {}) or {}
     name = product.get("name") or "statscore-product"
-    periods = sorted(Period.parse(p) for p in extent_periods) if extent_periods else []
+    periods = sorted((Period.parse(p) for p in extent_periods), key=lambda p: (p.start, p.end))
     interval = [[periods[0].start.isoformat() + "Z", max(p.end for p in periods).isoformat() + "Z"]] if periods else [[None, None]]
     return {"type": "Collection", "stac_version": "1.0.0", "id": name,
             "description": f"{name} {product.get('version', '')}: {cfg.run_config.get('plugin', '')} on grid {cfg.grid}, "

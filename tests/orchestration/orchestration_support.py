@@ -1,0 +1,22 @@
+"""Helpers for the orchestration tests (importable by name: pytest puts this folder on sys.path)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from statscore.tasktable import BY_RUN_INDEX
+
+
+def create_task_table(client: Any, name: str) -> None:
+    """A task table shaped as infra/task_table.py makes it: key ``task_id``, GSI ``by_run``."""
+    client.create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "task_id", "AttributeType": "S"},
+                              {"AttributeName": "run_id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "task_id", "KeyType": "HASH"}],
+        GlobalSecondaryIndexes=[{
+            "IndexName": BY_RUN_INDEX,
+            "KeySchema": [{"AttributeName": "run_id", "KeyType": "HASH"},
+                          {"AttributeName": "task_id", "KeyType": "RANGE"}],
+            "Projection": {"ProjectionType": "INCLUDE",
+                           "NonKeyAttributes": ["state", "attempts", "reason", "output_uri", "seconds"]}}])
