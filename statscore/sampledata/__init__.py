@@ -6,7 +6,8 @@ seasonal land cover spectra, clouds with matching mask classes), small where tes
 care (``size_px`` pixels across a scene). Deterministic by seed.
 
 - ``write_products(out_dir)``: eo3 product definitions of ``s2_l2a``,
-  ``ga_ls8c_ard_3`` and ``ls8_c2l2_sr``.
+  ``ga_ls8c_ard_3``, ``ls8_c2l2_sr`` and the ARD derivatives ``ga_ls_wo_3`` (water
+  observations) and ``ga_ls_fc_3`` (fractional cover).
 - ``generate_scenes(out_dir, product=..., region=..., start=..., end=...)``: COGs,
   eo3 documents and STAC items; returns a ``SceneRecord`` per scene.
 - ``synthetic_footprints(n)``: n footprints, ids and times in memory, vectorised.

@@ -1,11 +1,14 @@
-"""The three sample products as data: bands, native resolutions, nodata and mask flags.
+"""The sample products as data: bands, native resolutions, nodata and mask flags.
 
 Product definitions follow what a datacube user already indexes: Element 84 /
 DE Africa ``s2_l2a`` (Sen2Cor SCL classes), DEA Collection 3 ``ga_ls8c_ard_3``
 (``oa_fmask`` alias ``fmask``, ``oa_nbart_contiguity`` alias ``nbart_contiguity``, as in
-DEA's own product and datasets) and USGS Collection 2 Level-2 ``ls8_c2l2_sr``
-(``QA_PIXEL`` bit flags, scale 2.75e-5, offset -0.2). ``write_products`` writes the
-eo3 product YAMLs that ``datacube product add`` accepts.
+DEA's own product and datasets), USGS Collection 2 Level-2 ``ls8_c2l2_sr``
+(``QA_PIXEL`` bit flags, scale 2.75e-5, offset -0.2), and DEA's derivatives of the ARD
+scenes: Water Observations ``ga_ls_wo_3`` (``water`` bit flags, nodata 1) and
+Fractional Cover ``ga_ls_fc_3`` (``bs``, ``pv``, ``npv`` percent and ``ue``, nodata 255),
+the inputs of odc-stats' ``wofs-summary`` and ``fc-percentiles``. ``write_products``
+writes the eo3 product YAMLs that ``datacube product add`` accepts.
 """
 
 from __future__ import annotations
@@ -61,6 +64,19 @@ QA_PIXEL_BITS: dict[str, tuple[int, ...]] = {
 """USGS Collection 2 Level-2 QA_PIXEL bit layout."""
 
 
+WOFS_BITS: dict[str, int] = {
+    "nodata": 0,
+    "noncontiguous": 1,
+    "low_solar_angle": 2,
+    "terrain_shadow": 3,
+    "high_slope": 4,
+    "cloud_shadow": 5,
+    "cloud": 6,
+    "water_observed": 7,
+}
+"""DEA Water Observations ``water`` bits (0 everywhere: clear and dry; 128: clear and wet)."""
+
+
 @dataclass(frozen=True)
 class Band:
     """One measurement of a product."""
@@ -71,7 +87,8 @@ class Band:
     resolution: float
     """Native pixel size in metres."""
     role: str
-    """``reflectance``, ``mask`` (classes or bits) or ``contiguity``."""
+    """``reflectance``, ``mask`` (classes or bits), ``contiguity``, ``water`` (WOfS bit
+    flags) or ``cover`` (a fractional cover percentage or the unmixing error)."""
     wavelength: float | None = None
     """Centre wavelength in micrometres (reflectance bands)."""
     common_name: str | None = None
@@ -249,7 +266,47 @@ LS8_C2L2_SR = Product(
     ),
 )
 
-PRODUCTS: dict[str, Product] = {p.name: p for p in (S2_L2A, GA_LS8C_ARD_3, LS8_C2L2_SR)}
+GA_LS_WO_3 = Product(
+    name="ga_ls_wo_3",
+    description="Geoscience Australia Landsat Water Observations Collection 3 (synthetic sample data, "
+    "from the ga_ls8c_ard_3 scenes)",
+    family="landsat",
+    platforms=("landsat-8",),
+    instrument="OLI_TIRS",
+    license="CC-BY-4.0",
+    producer="ga.gov.au",
+    product_family="wo",
+    bands=(
+        Band(
+            "water", "uint8", 1, 30, "water", flags={
+                **{name: _bitflag(bit, False, True, name.replace("_", " ").capitalize())
+                   for name, bit in WOFS_BITS.items()},
+                "dry": {"bits": [7, 6, 5, 4, 3, 1, 0], "values": {"0": True}, "description": "Clear and dry"},
+                "wet": {"bits": [7, 6, 5, 4, 3, 1, 0], "values": {"128": True}, "description": "Clear and wet"},
+            },
+        ),
+    ),
+)
+
+GA_LS_FC_3 = Product(
+    name="ga_ls_fc_3",
+    description="Geoscience Australia Landsat Fractional Cover Collection 3 (synthetic sample data, "
+    "from the ga_ls8c_ard_3 scenes)",
+    family="landsat",
+    platforms=("landsat-8",),
+    instrument="OLI_TIRS",
+    license="CC-BY-4.0",
+    producer="ga.gov.au",
+    product_family="fc",
+    bands=(
+        Band("bs", "uint8", 255, 30, "cover", units="percent", aliases=("bare",)),
+        Band("pv", "uint8", 255, 30, "cover", units="percent", aliases=("green_veg",)),
+        Band("npv", "uint8", 255, 30, "cover", units="percent", aliases=("dead_veg",)),
+        Band("ue", "uint8", 255, 30, "cover", units="1", aliases=("err",)),
+    ),
+)
+
+PRODUCTS: dict[str, Product] = {p.name: p for p in (S2_L2A, GA_LS8C_ARD_3, LS8_C2L2_SR, GA_LS_WO_3, GA_LS_FC_3)}
 
 
 def get_product(name: str) -> Product:

@@ -203,6 +203,34 @@ def _mask(band: Band, valid: np.ndarray, lc: np.ndarray, opacity: np.ndarray, sh
     return out
 
 
+def _water(band: Band, valid: np.ndarray, lc: np.ndarray, opacity: np.ndarray, shadow: np.ndarray) -> np.ndarray:
+    """WOfS ``water`` flags: 1 outside the data, cloud (64) and cloud shadow (32) bits, else
+    128 on water and 0 on dry land (clear observations)."""
+    out = np.where(lc == LandCover.WATER, 128, 0).astype(band.dtype)
+    out[shadow] = 32
+    out[opacity > 0] = 64
+    out[~valid] = band.nodata
+    return out
+
+
+def _cover(band: Band, valid: np.ndarray, rho: np.ndarray, opacity: np.ndarray) -> np.ndarray:
+    """Fractional cover from the same reflectance: green cover from NDVI, the rest split
+    into bare soil and dry vegetation by short-wave infrared brightness; ``ue`` grows
+    under cloud. Percent (uint8), nodata outside the data."""
+    red, nir, swir = rho[2].astype(np.float64), rho[7].astype(np.float64), rho[8].astype(np.float64)
+    ndvi = (nir - red) / np.maximum(nir + red, 1.0)
+    pv = np.clip((ndvi - 0.05) / 0.75, 0, 1)
+    bs = (1 - pv) * np.clip((swir - 1200.0) / 2000.0, 0.1, 0.9)
+    fractions = {"pv": pv, "bs": bs, "npv": 1 - pv - bs}
+    if band.name == "ue":
+        value = 4 + 30 * opacity.astype(np.float64) + 3 * np.abs(ndvi)
+    else:
+        value = 100 * fractions[band.name]
+    out = np.clip(np.rint(value), 0, 254).astype(band.dtype)
+    out[~valid] = band.nodata
+    return out
+
+
 def _properties(product: Product, acq: Acquisition, gsd: float, cloud_cover: float, rng: np.random.Generator) -> dict:
     t = acq.datetime.replace(microsecond=acq.datetime.microsecond // 1000 * 1000)
     props = {
@@ -266,6 +294,8 @@ def _write_scene(
     band_files = {b.name: f"{label}_{b.name}.tif" for b in product.bands}
     shapely.prepare(footprint)
     cloud_pct = 0.0
+    # cloud cover is counted on the mask band's grid (any grid when there is no mask)
+    cloud_grid = next((band_grids[b.name] for b in product.bands if b.role in ("mask", "water")), "default")
     for gname, gbox in grids.items():
         x, y, lon, lat = _pixel_lonlat(gbox, acq.epsg)
         valid = shapely.contains_xy(footprint, x, y)
@@ -285,12 +315,16 @@ def _write_scene(
                 data[~valid] = b.nodata
             elif b.role == "mask":
                 data = _mask(b, valid, lc, opacity, shadow)
-                n_valid = int(valid.sum())
-                cloud_pct = 100.0 * int((valid & (opacity > 0)).sum()) / max(n_valid, 1)
+            elif b.role == "water":
+                data = _water(b, valid, lc, opacity, shadow)
+            elif b.role == "cover":
+                data = _cover(b, valid, rho, opacity)
             else:  # contiguity: 1 where every band has data
                 data = valid.astype(b.dtype)
             write_cog(folder / band_files[b.name], data, crs=f"EPSG:{acq.epsg}",
                       transform=gbox.transform, nodata=b.nodata, categorical=b.role != "reflectance")
+        if gname == cloud_grid:
+            cloud_pct = 100.0 * int((valid & (opacity > 0)).sum()) / max(int(valid.sum()), 1)
 
     gsd = float(abs(grids["default"].resolution.x))
     props = _properties(product, acq, gsd, cloud_pct, rng)

@@ -16,7 +16,7 @@ def test_cli_writes_products_and_scenes(tmp_path):
               "--size", "32", "--seed", "1")
     assert res.returncode == 0, res.stderr
     assert "ls8_c2l2_sr: 4 scenes, 4 tiles" in res.stdout
-    assert len(list(tmp_path.glob("products/*.odc-product.yaml"))) == 3
+    assert len(list(tmp_path.glob("products/*.odc-product.yaml"))) == 5
     assert len(list(tmp_path.glob("ls8_c2l2_sr/*/*/*/*/*/*/*.stac-item.json"))) == 4
     assert len(list(tmp_path.glob("ls8_c2l2_sr/*/*/*/*/*/*/*_QA_PIXEL.tif"))) == 4
 

@@ -20,7 +20,7 @@ def eo3_metadata_type() -> MetadataType:
 
 
 def test_write_products_writes_one_yaml_per_product(product_paths):
-    assert set(product_paths) == {"s2_l2a", "ga_ls8c_ard_3", "ls8_c2l2_sr"}
+    assert set(product_paths) == {"s2_l2a", "ga_ls8c_ard_3", "ls8_c2l2_sr", "ga_ls_wo_3", "ga_ls_fc_3"}
     for name, path in product_paths.items():
         assert path.name == f"{name}.odc-product.yaml"
         assert yaml.safe_load(path.read_text())["name"] == name
@@ -68,3 +68,15 @@ def test_c2_scale_offset_and_qa_bits(product_paths):
     flags = m["QA_PIXEL"]["flags_definition"]
     assert flags["cloud"]["bits"] == 3 and flags["cloud_shadow"]["bits"] == 4
     assert flags["cloud_confidence"]["bits"] == [8, 9]
+
+
+def test_ard_derivatives_have_dea_bands_and_water_bits(product_paths):
+    """WOfS and FC as wofs-summary and fc-percentiles read them (DEA's names and bits)."""
+    wo = yaml.safe_load(product_paths["ga_ls_wo_3"].read_text())["measurements"]
+    assert [(m["name"], m["dtype"], m["nodata"]) for m in wo] == [("water", "uint8", 1)]
+    flags = wo[0]["flags_definition"]
+    assert (flags["cloud"]["bits"], flags["cloud_shadow"]["bits"], flags["water_observed"]["bits"]) == (6, 5, 7)
+    assert flags["wet"]["values"] == {"128": True}
+    fc = yaml.safe_load(product_paths["ga_ls_fc_3"].read_text())["measurements"]
+    assert [(m["name"], m["dtype"], m["nodata"]) for m in fc] == [
+        ("bs", "uint8", 255), ("pv", "uint8", 255), ("npv", "uint8", 255), ("ue", "uint8", 255)]

@@ -238,3 +238,27 @@ def test_bad_arguments_are_config_errors(tmp_path):
         generate_scenes(tmp_path, start="2020-02-01", end="2020-01-01")
     with pytest.raises(ConfigError, match="format"):
         generate_scenes(tmp_path, formats=("netcdf",))
+
+
+def test_water_and_cover_derive_from_the_ard_scenes(sample_root, ard_scenes):
+    """ga_ls_wo_3 / ga_ls_fc_3 come from the same passes as the ARD (same region codes and
+    times, so ``fc+wo`` fuse), their water flags agree with fmask class by class, and the
+    cover fractions add up to 100 %."""
+    kw = dict(region="au-se-small", start="2020-01-01", end="2020-02-29", size_px=SIZE, seed=3)
+    wo = generate_scenes(sample_root, product="ga_ls_wo_3", **kw)
+    fc = generate_scenes(sample_root, product="ga_ls_fc_3", **kw)
+    key = [(r.region_code, r.datetime) for r in ard_scenes]
+    assert [(r.region_code, r.datetime) for r in wo] == key == [(r.region_code, r.datetime) for r in fc]
+    water_of_fmask = {0: 1, 1: 0, 2: 64, 3: 32, 5: 128}
+    for ard, w, f in zip(ard_scenes, wo, fc):
+        fmask, _, _ = _read(ard.band_paths["oa_fmask"])
+        water, _, _ = _read(w.band_paths["water"])
+        for cls, flags in water_of_fmask.items():
+            assert (water[fmask == cls] == flags).all(), (ard.label, cls)
+        assert w.cloud_cover == ard.cloud_cover
+        cover = {b: _read(f.band_paths[b])[0].astype(int) for b in ("pv", "bs", "npv", "ue")}
+        valid = fmask != 0
+        assert all((cover[b][~valid] == 255).all() for b in cover)
+        total = cover["pv"] + cover["bs"] + cover["npv"]
+        assert (abs(total[valid] - 100) <= 2).all()
+        assert (cover["ue"][valid] < 100).all()
