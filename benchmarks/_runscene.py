@@ -45,6 +45,50 @@ def make_task(root: Path, tile_px: int, *, start: str = "2020-01-01", end: str =
     return db
 
 
+def make_ls_task(root: Path, tile_px: int, inputs: str = "ga_ls8c_ard_3", *, path_row: str = "090084",
+                 period: str = "2020-01--P3M") -> Path:
+    """Landsat scenes of one path/row (native 30 m, a ``tile_px`` window) for each product of
+    ``inputs`` (``a`` or fused ``a+b``), and a one-task cache on ``epsg:<utm>;15;<tile_px>``.
+
+    Landsat pixel edges sit at 15 m offsets (as USGS and DEA grid them), so no tile grid
+    with origin 0 and 30 m pixels lines up with them; a 15 m tile grid does: each tile
+    pixel lies inside exactly one native pixel, and with nearest resampling the tile is
+    an exact 2 x 2 copy of the native pixels, which tests can compute from the COGs. The
+    tile (half the window across) holds the window's centre. Scenes already written under
+    ``root`` are reused (same arguments, same files).
+    """
+    import yaml
+
+    from statscore.period import Period
+    from statscore.plan import SaveTasksRequest, save_tasks
+    from statscore.sampledata import generate_scenes, write_products
+    from statscore.task import TileRange
+
+    write_products(root / "products")
+    products = inputs.split("+")
+    folder = f"{path_row[:3]}/{path_row[3:]}"
+    span = Period.parse(period)
+    for product in products:
+        if not (root / "data" / product / folder).exists():
+            generate_scenes(root / "data", product=product, region="au-se-small", start=span.start.date(),
+                            end=span.end.date(), size_px=tile_px, native=True)
+    first = sorted((root / "data" / products[0] / folder).rglob("*.odc-metadata.yaml"))[0]
+    doc = yaml.safe_load(first.read_text())
+    (ny, nx), t = doc["grids"]["default"]["shape"], doc["grids"]["default"]["transform"]
+    cx, cy = t[2] + t[0] * nx / 2, t[5] + t[4] * ny / 2
+    size_m = 15 * tile_px
+    ix, iy = int(np.floor(cx / size_m)), int(np.floor(cy / size_m))
+    db = root / f"{inputs.replace('+', '_')}_{tile_px}.db"
+    sep = "+" if len(products) > 1 else "-"  # one separator throughout: '+' fuses every entry
+    sources = sep.join(f"{root}/products/{p}.odc-product.yaml{sep}{root}/data/{p}/{folder}/**/*.odc-metadata.yaml"
+                       for p in products)
+    save_tasks(SaveTasksRequest(
+        output=str(db), grid=f"{doc['crs'].lower()};15;{tile_px}", frequency="all", temporal_range=span,
+        tiles=TileRange(ix, ix + 1, iy, iy + 1), overwrite=True, input_products=sources,
+    ))
+    return db
+
+
 def run_measured(cmd: list[str], timeout: float = 3600) -> tuple[float, int, subprocess.CompletedProcess]:
     """Wall seconds and peak RSS bytes (sum over the process tree, sampled every 50 ms)."""
     import tempfile
