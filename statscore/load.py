@@ -27,7 +27,6 @@ from typing import Any
 import numpy as np
 import xarray as xr
 from affine import Affine
-from datacube import Datacube
 from datacube.api.query import solar_day
 from datacube.model import Dataset
 from odc.geo import xy_
@@ -35,6 +34,7 @@ from odc.geo.geobox import GeoBox
 from odc.geo.xr import xr_coords, xr_reproject
 from rasterio.errors import NotGeoreferencedWarning
 
+from ._read import load_group
 from .errors import InputError
 from .model import Task
 
@@ -157,7 +157,7 @@ def _load_group(g: _Group, plugin: Any, dst: GeoBox, pad: int) -> xr.Dataset:
     for ds in g.datasets:  # one header per dataset (cached): its files share a CRS
         _check_crs(ds, g.measurements[0].name)
     try:
-        xx = Datacube.load_data(Datacube.group_datasets(g.datasets, "time"), gbox, list(g.measurements))
+        xx = load_group(g.datasets, g.measurements, gbox)
     except Exception as e:  # noqa: BLE001 - rasterio/datacube raise many types; name the inputs
         msg = str(e).strip().splitlines()[0] if str(e).strip() else e.__class__.__name__
         raise InputError(f"cannot read dataset(s) {', '.join(str(d.id) for d in g.datasets)}: {msg}") from None
