@@ -14,7 +14,7 @@ from ..algo.morphology import check_filters
 from ..errors import ConfigError, InputError, suggest
 
 __all__ = [
-    "enum_classes", "enum_mask", "bit_flags_mask", "erase", "fuse_first_valid", "fuse_or",
+    "enum_classes", "enum_mask", "bit_flags_mask", "erase", "erase_bands", "fuse_first_valid", "fuse_or",
     "fuse_mean", "to_rgba", "check_filter_map", "Filters",
 ]
 
@@ -140,10 +140,20 @@ def erase(band: xr.DataArray, bad: xr.DataArray, nodata: Any = None) -> xr.DataA
     if nodata is None:
         raise InputError(f"band {band.name!r} has no nodata value to erase pixels with")
     fill = np.array(nodata).astype(band.dtype)
+    if isinstance(bad, xr.DataArray) and bad.dims == band.dims and bad.shape == band.shape:
+        # same grid: skip xarray's alignment, which costs more than the masking itself
+        return band.copy(deep=False, data=np.where(bad.data, fill, band.data))
     out = band.where(~bad, fill)
     if out.dtype != band.dtype:
         out = out.astype(band.dtype)
     return out.assign_attrs(band.attrs)
+
+
+def erase_bands(xx: xr.Dataset, names: Iterable[str], bad: xr.DataArray, nodata: Any = None) -> xr.Dataset:
+    """The bands ``names`` of ``xx``, each erased where ``bad`` (a Dataset with ``xx``'s attrs)."""
+    names = list(names)
+    sub = xx[names]
+    return sub.copy(deep=False, data={n: erase(sub[n], bad, nodata).data for n in names})
 
 
 def is_missing(data: np.ndarray, nodata: Any) -> np.ndarray:
@@ -161,17 +171,22 @@ def is_missing(data: np.ndarray, nodata: Any) -> np.ndarray:
 
 def _fuse_array(band: xr.DataArray, op: Callable[[np.ndarray], np.ndarray]) -> xr.DataArray:
     """Apply ``op`` ((t, ...) -> (...)) over the leading (time) axis; keeps time length 1."""
+    if band.shape[0] == 1:
+        return band
     tdim = band.dims[0]
     data = band.data
-    if band.shape[0] == 1:
-        out = data
-    elif hasattr(data, "dask"):
+    if hasattr(data, "dask"):
         data = data.rechunk({0: -1})
         out = data.map_blocks(lambda b: op(b)[None], chunks=((1,), *data.chunks[1:]), dtype=band.dtype)
     else:
         out = op(np.asarray(data))[None]
     coords = {k: (v[:1] if tdim in v.dims else v) for k, v in band.coords.items()}
     return xr.DataArray(out, dims=band.dims, coords=coords, attrs=band.attrs, name=band.name)
+
+
+def _single(xx: xr.Dataset) -> bool:
+    """One observation per band already: every fuser is the identity (most groups are one scene)."""
+    return all(v.ndim > 0 and v.shape[0] == 1 for v in xx.data_vars.values())
 
 
 def _first_valid_np(nodata: Any) -> Callable[[np.ndarray], np.ndarray]:
@@ -189,6 +204,8 @@ def _first_valid_np(nodata: Any) -> Callable[[np.ndarray], np.ndarray]:
 def fuse_first_valid(xx: xr.Dataset | xr.DataArray) -> Any:
     """Per pixel the first valid value of the group (booleans: OR)."""
     if isinstance(xx, xr.Dataset):
+        if _single(xx):
+            return xx
         return xr.Dataset({n: fuse_first_valid(xx[n]) for n in xx.data_vars}, attrs=xx.attrs)
     return _fuse_array(xx, _first_valid_np(nodata_of(xx)))
 
@@ -196,6 +213,8 @@ def fuse_first_valid(xx: xr.Dataset | xr.DataArray) -> Any:
 def fuse_or(xx: xr.Dataset | xr.DataArray) -> Any:
     """Per pixel OR of the group's boolean masks."""
     if isinstance(xx, xr.Dataset):
+        if _single(xx):
+            return xx
         return xr.Dataset({n: fuse_or(xx[n]) for n in xx.data_vars}, attrs=xx.attrs)
     return _fuse_array(xx, lambda s: np.asarray(s, dtype=bool).any(axis=0))
 

@@ -22,7 +22,7 @@ import xarray as xr
 from ..algo import DEFAULT_BLOCK_BYTES, geomedian_with_mads, mask_cleanup
 from ..errors import ConfigError, InputError
 from ._base import StatsPlugin
-from ._masking import Filters, check_class_names, check_filter_map, enum_mask, erase
+from ._masking import Filters, check_class_names, check_filter_map, enum_mask, erase_bands
 from .registry import register
 
 __all__ = ["StatsGM", "StatsGMS2", "StatsGMLS", "SCL_CLASSES", "FMASK_CLASSES"]
@@ -199,7 +199,7 @@ class StatsGM(StatsPlugin):
     def native_transform(self, xx: xr.Dataset) -> xr.Dataset:
         self._require(xx, self.input_bands)
         bad = self.bad_pixels(xx)
-        return xr.Dataset({b: erase(xx[b], bad) for b in self.bands}, attrs=xx.attrs)
+        return erase_bands(xx, self.bands, bad)
 
     def _stack(self, xx: xr.Dataset) -> xr.Dataset:
         self._require(xx, self.bands)

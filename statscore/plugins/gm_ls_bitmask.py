@@ -20,7 +20,7 @@ from ..algo import DEFAULT_BLOCK_BYTES, geomedian_with_mads, mask_cleanup
 from ..algo.morphology import check_filters
 from ..errors import ConfigError
 from ._base import StatsPlugin
-from ._masking import bit_flags_mask, erase, fuse_first_valid, fuse_or
+from ._masking import bit_flags_mask, erase_bands, fuse_first_valid, fuse_or
 from .pq_bitmask import DEFAULT_FLAGS, DEFAULT_NODATA_FLAGS, QA_PIXEL_FLAGS, check_flags
 from .registry import register
 
@@ -122,9 +122,9 @@ class StatsGMLSBitmask(StatsPlugin):
             positive = ok if positive is None else positive & ok
         keeps = bit_flags_mask(qa, self.nodata_flags, QA_PIXEL_FLAGS, any_of=False)
         bad = ~(positive & keeps)
-        out = {b: erase(xx[b], bad, 0) for b in self.bands}
+        out = erase_bands(xx, self.bands, bad, 0)
         out["cloud_mask"] = bit_flags_mask(qa, self.flags, QA_PIXEL_FLAGS, any_of=True)
-        return xr.Dataset(out, attrs=xx.attrs)
+        return out
 
     def fuser(self, xx: xr.Dataset) -> xr.Dataset:
         fused = fuse_first_valid(xx[list(self.bands)])
@@ -136,7 +136,7 @@ class StatsGMLSBitmask(StatsPlugin):
         cloud = xx["cloud_mask"].astype(bool)
         if self.filters is not None:
             cloud = mask_cleanup(cloud, self.filters)
-        src = xr.Dataset({b: erase(xx[b], cloud, 0) for b in self.bands})
+        src = erase_bands(xx, self.bands, cloud, 0)
         gm = geomedian_with_mads(src, scale=self.scale, offset=self.offset, eps=self.eps,
                                  maxiters=self.maxiters, num_threads=self.num_threads,
                                  block_bytes=self.block_bytes, nodata=0)
