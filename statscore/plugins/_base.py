@@ -180,7 +180,9 @@ class StatsPlugin(ABC):
             dt = dtypes[name]
             if band.dtype != dt:
                 band = band.astype(dt)
-            attrs = {k: v for k, v in band.attrs.items() if k not in ("nodata", "flags_definition")}
+            # an input band's nodata/_FillValue must not survive into an output (a count
+            # band derived from QA_PIXEL would read 1 as missing)
+            attrs = {k: v for k, v in band.attrs.items() if k not in ("nodata", "_FillValue", "flags_definition")}
             if nodata[name] is not None:
                 attrs["nodata"] = nodata[name]
             data_vars[name] = xr.DataArray(band.data, dims=band.dims, coords=band.coords,
