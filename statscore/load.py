@@ -45,6 +45,10 @@ DEFAULT_BLOCK_BYTES = 512 * 2**20
 
 # datacube logs "Error opening source dataset" before raising; our InputError names the file
 logging.getLogger("datacube.storage._rio").setLevel(logging.CRITICAL)
+# odc-geo and datacube warp through in-memory arrays that GDAL calls "not georeferenced".
+# A process-wide filter: catch_warnings() is not thread-safe, and groups load on threads
+# (one thread leaving it dropped the filter under another, printing the warning mid-run)
+warnings.filterwarnings("ignore", category=NotGeoreferencedWarning)
 
 
 def _grid_of(ds: Dataset, bands: Sequence[str]) -> dict[str, Any]:
@@ -231,14 +235,11 @@ def _reproject(xx: xr.Dataset, dst: GeoBox, plugin: Any) -> xr.Dataset:
         cropped = xx.isel(y=ys, x=xs)
         return cropped.assign_coords(y=xr_coords(dst)["y"], x=xr_coords(dst)["x"])
     out = {}
-    with warnings.catch_warnings():
-        # odc-geo warps through in-memory arrays that GDAL calls "not georeferenced"
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        for name, band in xx.data_vars.items():
-            resampling = plugin.resampling_for(str(name), band.dtype)
-            r = xr_reproject(band, dst, resampling=resampling, dst_nodata=band.attrs.get("nodata"))
-            r.attrs.update(band.attrs)
-            out[name] = r
+    for name, band in xx.data_vars.items():
+        resampling = plugin.resampling_for(str(name), band.dtype)
+        r = xr_reproject(band, dst, resampling=resampling, dst_nodata=band.attrs.get("nodata"))
+        r.attrs.update(band.attrs)
+        out[name] = r
     res = xr.Dataset(out)
     res.attrs.update({k: v for k, v in xx.attrs.items() if k not in ("crs", "grid_mapping")})
     return res
