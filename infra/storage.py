@@ -50,6 +50,11 @@ class Storage(Construct):
             object_ownership=object_ownership(settings.s3_acl),
             block_public_access=public_access(settings.s3_acl),
             server_access_logs_bucket=self.access_logs, server_access_logs_prefix="outputs/", **common)
+        if settings.s3_acl is not None and settings.s3_acl.startswith("public-"):
+            acknowledge(self.outputs, id="AwsSolutions-S2",
+                        reason=f"The configured s3_acl {settings.s3_acl!r} publishes each product object by its ACL, "
+                               "so public ACLs cannot be blocked on the output bucket; public bucket policies stay "
+                               "blocked and restricted.")
         self.cache_prefix = settings.cache_prefix
         self.output_prefix = settings.output_prefix
 
