@@ -246,3 +246,199 @@ def test_max_processing_time_cancels_a_stuck_task_quickly(planned, tmp_path):
     assert "cancelled after max_processing_time=8 s" in r.stderr
     assert took < 8 + 20  # start-up plus the deadline, not the 10-minute sleep
     assert not list((tmp_path / "out").rglob("*.stac-item.json")) if (tmp_path / "out").exists() else True
+
+
+# ---- Landsat plugins on generated scenes -------------------------------------------------
+#
+# One path/row of each Landsat product over three months (5 passes in the task), a
+# 192 x 192 tile of 15 m pixels (with some water) nested in the 30 m scene pixels
+# (benchmarks._runscene.make_ls_task), run with nearest resampling: every output pixel is
+# then computable from the COGs with numpy, so the tests check counts and percentiles
+# exactly, not just plausibility.
+
+LS_TILE = 192
+LS_PLUGINS = {  # plugin -> input products, extra plugin_config
+    "gm-ls": ("ga_ls8c_ard_3", {}),
+    "tcw-percentiles": ("ga_ls8c_ard_3", {}),
+    "gm-ls-bitmask": ("ls8_c2l2_sr", {}),
+    "pq-ls-bitmask": ("ls8_c2l2_sr", {}),
+    "wofs-summary": ("ga_ls_wo_3", {}),
+    "fc-percentiles": ("ga_ls_fc_3+ga_ls_wo_3", {"count_valid": True}),
+}
+
+
+@pytest.fixture(scope="module")
+def landsat(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("landsat")
+
+
+def _on_tile(uri: str, gbox) -> np.ndarray:
+    """A band at the tile's pixel centres (the native pixel holding each), nodata outside."""
+    with rasterio.open(uri) as src:
+        a, t, nodata = src.read(1), src.transform, src.nodata
+    ny, nx = gbox.shape.yx
+    g = gbox.transform
+    cols = np.floor((g.c + (np.arange(nx) + 0.5) * g.a - t.c) / t.a).astype(int)
+    rows = np.floor((g.f + (np.arange(ny) + 0.5) * g.e - t.f) / t.e).astype(int)
+    out = np.full((ny, nx), nodata, a.dtype)
+    r_ok, c_ok = (rows >= 0) & (rows < a.shape[0]), (cols >= 0) & (cols < a.shape[1])
+    out[np.ix_(r_ok, c_ok)] = a[np.ix_(rows[r_ok], cols[c_ok])]
+    return out
+
+
+def _inputs(db: Path, bands: tuple[str, ...]) -> tuple[dict[str, np.ndarray], object]:
+    """Band -> (time, y, x) stack of the task's datasets on the tile, and the tile GeoBox."""
+    from datacube.storage import BandInfo
+
+    from statscore.run import TaskReader
+
+    reader = TaskReader(str(db))
+    (tile, ids), = reader.tasks.items()
+    gbox = reader.gridspec.tile_geobox((tile.x, tile.y))
+    dss = sorted((reader.cache.get(u) for u in ids), key=lambda ds: ds.center_time)
+    assert len({ds.center_time.date() for ds in dss}) == len(dss) >= 4  # one pass a day: nothing to fuse
+    return {b: np.stack([_on_tile(BandInfo(ds, b).uri, gbox) for ds in dss]) for b in bands}, gbox
+
+
+def _rank_percentiles(values: np.ndarray, valid: np.ndarray, nodata: int) -> dict[str, np.ndarray]:
+    """odc-algo's nearest-rank percentiles: sorted valid values, rank rint(q (n - 1)), nodata below 3."""
+    v = np.where(valid, values.astype("f8"), np.nan)
+    n = valid.sum(0)
+    srt = np.sort(v, axis=0)  # NaN last
+    out = {}
+    for q in (10, 50, 90):
+        idx = np.rint(q / 100 * np.maximum(n - 1, 0)).astype(int)
+        pick = np.take_along_axis(srt, idx[None], 0)[0]
+        out[str(q)] = np.where(n >= 3, pick, nodata)
+    return out
+
+
+def _ls_product(landsat: Path, plugin: str, tmp_path: Path) -> tuple[dict[str, np.ndarray], Path]:
+    """Plan (save-tasks) and run ``plugin`` through the CLI; check every output band against
+    the plugin's declared measurements (names, dtypes, nodata) and as a valid COG."""
+    from benchmarks._runscene import make_ls_task
+    from statscore.plugins import resolve_plugin
+
+    inputs, extra = LS_PLUGINS[plugin]
+    db = make_ls_task(landsat, LS_TILE, inputs)
+    cfg = {"resampling": "nearest", **extra}  # exact 2x2 copies of the native pixels
+    out = tmp_path / "out"
+    r = _run(str(db), "0", "--plugin", plugin, "--plugin-config", json.dumps(cfg), "--location", out.as_uri())
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "1 tasks: 1 done" in r.stdout
+    (item,) = out.rglob("*.stac-item.json")
+    prefix = str(item)[: -len(".stac-item.json")]
+    declared = resolve_plugin(plugin, extra)
+    dtypes, nodata = declared.output_dtypes(), declared.output_nodata()
+    assert set(json.loads(item.read_text())["assets"]) >= set(declared.measurements)
+    bands = {}
+    for band in declared.measurements:
+        tif = f"{prefix}_{band}.tif"
+        assert cog_validate(tif, strict=True) == (True, [], []), band
+        with rasterio.open(tif) as src:
+            assert src.dtypes[0] == dtypes[band], band
+            want = nodata[band]
+            assert (src.nodata is None) if want is None else (
+                np.isnan(src.nodata) if np.isnan(want) else src.nodata == want), (band, src.nodata, want)
+            assert src.shape == (LS_TILE, LS_TILE)
+            bands[band] = src.read(1)
+    return bands, db
+
+
+def test_gm_ls_counts_clear_fmask_observations_and_stays_within_them(landsat, tmp_path):
+    out, db = _ls_product(landsat, "gm-ls", tmp_path)
+    refl = ("nbart_red", "nbart_green", "nbart_blue", "nbart_nir", "nbart_swir_1", "nbart_swir_2")
+    x, _ = _inputs(db, (*refl, "oa_fmask", "oa_nbart_contiguity"))
+    clear = ~np.isin(x["oa_fmask"], (0, 2, 3)) & (x["oa_nbart_contiguity"] == 1)  # not nodata, cloud, shadow
+    count = clear.sum(0)
+    assert (out["count"] == count).all()
+    assert count.max() >= 3 and (count < len(clear)).any()  # clouds were masked
+    seen = count > 0
+    for b in refl:
+        v = np.where(clear, x[b], np.nan)
+        lo, hi = np.nanmin(v, 0, initial=np.inf, where=clear), np.nanmax(v, 0, initial=-np.inf, where=clear)
+        # a geometric median lies in the convex hull of the observations: each band within
+        # their range (1 DN for rounding)
+        assert ((out[b][seen] >= lo[seen] - 1) & (out[b][seen] <= hi[seen] + 1)).all(), b
+        assert (out[b][~seen] == -999).all()
+    for mad in ("sdev", "edev", "bcdev"):
+        assert (out[mad][seen] >= 0).all() and np.isnan(out[mad][~seen]).all()
+    assert 100 < np.median(out["nbart_red"][seen]) < 3000  # surface reflectance, not cloud (~6500)
+
+
+def test_gm_ls_bitmask_counts_unflagged_qa_pixels(landsat, tmp_path):
+    out, db = _ls_product(landsat, "gm-ls-bitmask", tmp_path)
+    refl = ("SR_B2", "SR_B3", "SR_B4", "SR_B5", "SR_B6", "SR_B7")
+    x, _ = _inputs(db, (*refl, "QA_PIXEL"))
+    qa = x["QA_PIXEL"]
+    positive = np.all([x[b] > 0.2 / 2.75e-5 for b in refl], axis=0)  # reflectance above 0
+    clear = ((qa & 1) == 0) & positive & ((qa & 0b1100) == 0)  # no fill, no cloud/cirrus bit
+    count = clear.sum(0)
+    assert (out["count"] == count).all()
+    assert count.max() >= 3 and (count < len(clear)).any()
+    seen = count > 0
+    for b, name in zip(refl, ("blue", "green", "red", "nir", "swir_1", "swir_2")):
+        scaled = np.rint((x[b].astype("f8") * 2.75e-5 - 0.2) * 10_000)  # outputs are reflectance x 10,000
+        lo = np.min(np.where(clear, scaled, np.inf), 0)
+        hi = np.max(np.where(clear, scaled, -np.inf), 0)
+        assert ((out[name][seen] >= lo[seen] - 1) & (out[name][seen] <= hi[seen] + 1)).all(), name
+        assert (out[name][~seen] == 0).all()
+
+
+def test_pq_ls_bitmask_counts_exactly(landsat, tmp_path):
+    out, db = _ls_product(landsat, "pq-ls-bitmask", tmp_path)
+    x, _ = _inputs(db, ("QA_PIXEL",))
+    qa = x["QA_PIXEL"]
+    has_data = (qa & 1) == 0
+    assert (out["total"] == has_data.sum(0)).all()
+    assert (out["clear"] == (has_data & ((qa & 0b1100) == 0)).sum(0)).all()
+    assert out["total"].max() == len(qa) and (out["clear"] < out["total"]).any()
+
+
+def test_wofs_summary_counts_wet_and_clear_exactly(landsat, tmp_path):
+    out, db = _ls_product(landsat, "wofs-summary", tmp_path)
+    x, _ = _inputs(db, ("water",))
+    w = x["water"]
+    wet, clear = (w == 128).sum(0), np.isin(w, (0, 128)).sum(0)
+    seen = ((w & 1) == 0).any(0)
+    assert (out["count_wet"] == np.where(seen, wet, -999)).all()
+    assert (out["count_clear"] == np.where(seen, clear, -999)).all()
+    freq = np.where(clear > 0, wet / np.maximum(clear, 1), np.nan).astype("float32")
+    np.testing.assert_allclose(out["frequency"], freq, rtol=1e-6)
+    assert wet.max() > 0 and (clear < len(w)).any()  # some water, some cloud
+
+
+def test_tcw_percentiles_are_the_ranked_clear_observations(landsat, tmp_path):
+    from statscore.plugins.tcw_percentiles import COEFFICIENTS
+
+    out, db = _ls_product(landsat, "tcw-percentiles", tmp_path)
+    names = {"blue": "nbart_blue", "green": "nbart_green", "red": "nbart_red", "nir": "nbart_nir",
+             "swir1": "nbart_swir_1", "swir2": "nbart_swir_2"}
+    x, _ = _inputs(db, (*names.values(), "oa_fmask", "oa_nbart_contiguity"))
+    valid = ~np.isin(x["oa_fmask"], (0, 2, 3)) & (x["oa_nbart_contiguity"] == 1)
+    valid &= np.all([x[b] != -999 for b in names.values()], axis=0)
+    assert (valid.sum(0) >= 3).all()  # clear enough everywhere (fewer than 3: -9999, see fc below)
+    for index, coeffs in COEFFICIENTS.items():
+        tc = np.rint(sum(c * x[names[b]].astype("f8") for b, c in coeffs.items()))
+        for q, expect in _rank_percentiles(tc, valid, -9999).items():
+            assert (out[f"{index}_pc_{q}"] == expect).all(), (index, q)
+    have = out["wet_pc_50"] != -9999
+    assert (out["wet_pc_10"][have] <= out["wet_pc_50"][have]).all()
+    assert (out["wet_pc_50"][have] <= out["wet_pc_90"][have]).all()
+
+
+def test_fc_percentiles_of_fused_fc_and_wofs(landsat, tmp_path):
+    """fc-percentiles reads ``ga_ls_fc_3+ga_ls_wo_3`` fused per pass: cover percentiles of
+    the clear dry observations, qa and count_valid as odc-stats defines them."""
+    out, db = _ls_product(landsat, "fc-percentiles", tmp_path)
+    x, _ = _inputs(db, ("pv", "bs", "npv", "water"))
+    w = x["water"] & ~np.uint8(16)  # the high-slope bit is ignored
+    valid, wet = w == 0, w == 128
+    n = valid.sum(0)
+    assert (out["count_valid"] == n).all()
+    assert (n >= 3).any() and (n < 3).any()
+    for band in ("pv", "bs", "npv"):
+        for q, expect in _rank_percentiles(x[band], valid, 255).items():
+            assert (out[f"{band}_pc_{q}"] == expect).all(), (band, q)
+    qa = np.where(n >= 3, 2, np.where(wet.any(0), 0, 1))
+    assert (out["qa"] == qa).all()
