@@ -46,9 +46,9 @@ def _both(dss: list, gbox: GeoBox) -> tuple[xr.Dataset, xr.Dataset]:
 
 
 def _assert_same(ours: xr.Dataset, ref: xr.Dataset) -> None:
-    assert list(ours.data_vars) == list(ref.data_vars)
+    assert list(ours.data_vars) == list(ref.data_vars) and ours.attrs == ref.attrs
     for name in ref.data_vars:
-        assert ours[name].dtype == ref[name].dtype, name
+        assert ours[name].dtype == ref[name].dtype and ours[name].dims == ref[name].dims, name
         np.testing.assert_array_equal(ours[name].values, ref[name].values, err_msg=name)
         assert ours[name].attrs == ref[name].attrs, name
     xr.testing.assert_identical(ours.coords.to_dataset(), ref.coords.to_dataset())

@@ -1,0 +1,88 @@
+"""statscore.load: a tile reduced strip by strip equals the tile reduced whole, and strips are
+cut on the source COGs' tile rows (so each compressed tile is decompressed once)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+from affine import Affine
+from odc.geo.geobox import GeoBox
+
+from statscore import load
+from statscore.config import RunConfig
+from statscore.model import Task
+from statscore.period import Period
+from statscore.plugins import resolve_plugin
+from statscore.run import output_product
+from statscore.sampledata import generate_scenes, write_products
+from statscore.sources.files import FileDatasets, read_document
+from statscore.task import TileIdx
+
+SHIFT = 7  # tile rows below the scenes' top edge: source tile boundaries fall mid-strip
+
+
+@pytest.fixture(scope="module")
+def tile_task(tmp_path_factory) -> Task:
+    root = tmp_path_factory.mktemp("load")
+    write_products(root / "products")
+    generate_scenes(root / "data", product="s2_l2a", region="au-se-small", start="2020-01-01", end="2020-01-31",
+                    size_px=128, native=True, limit=12)
+    fd = FileDatasets()
+    prod = root / "products" / "s2_l2a.odc-product.yaml"
+    fd.add_product(read_document(str(prod)), str(prod))
+    dss = [fd.dataset(read_document(str(p)), p.as_uri()) for p in sorted((root / "data").rglob("*.odc-metadata.yaml"))]
+    dss = [d for d in dss if d.crs == dss[0].crs and d.metadata_doc["grids"]["default"]["transform"]
+           == dss[0].metadata_doc["grids"]["default"]["transform"]]
+    assert len(dss) >= 3
+    grid = dss[0].metadata_doc["grids"]["default"]
+    h, w = grid["shape"]
+    gbox = GeoBox((h - SHIFT, w), Affine(*grid["transform"][:6]) * Affine.translation(0, SHIFT), dss[0].crs)
+    plugin = resolve_plugin("gm-s2", {})
+    return Task(product=output_product(RunConfig(plugin="gm-s2"), plugin, "file:///unused"),
+                tile_index=TileIdx("2020-01--P1M", 0, 0), geobox=gbox,
+                time_range=Period.parse("2020-01--P1M"), datasets=tuple(dss))
+
+
+def _row_bytes(task: Task, plugin) -> int:
+    groups = load._groups(task, plugin)
+    days = len({g.day for g in groups})
+    return days * task.geobox.shape.x * sum(np.dtype(m.dtype).itemsize for m in groups[0].measurements)
+
+
+def test_source_tile_rows_follow_the_cog_tiling(tile_task):
+    plugin = resolve_plugin("gm-s2", {})
+    g = load._groups(tile_task, plugin)[0]
+    period, phase = load._source_tile_rows(g, tile_task.geobox)
+    import rasterio
+
+    with rasterio.open(load._band_info(g.datasets[0], g.measurements[0].name).uri) as src:
+        block_rows = src.block_shapes[0][0]
+    assert period == block_rows  # same pixel size: one tile row per source row
+    assert phase == (-SHIFT) % block_rows  # the source's tile row boundary, in tile rows
+
+
+def test_strips_are_cut_on_source_tile_rows_within_the_budget(tile_task):
+    plugin = resolve_plugin("gm-s2", {})
+    groups = load._groups(tile_task, plugin)
+    period, phase = load._source_tile_rows(groups[0], tile_task.geobox)
+    budget = _row_bytes(tile_task, plugin) * (2 * period + 5)
+    strips = load._strips(groups, tile_task.geobox, budget)
+    assert strips[0][0] == 0 and strips[-1][1] == tile_task.geobox.shape.y
+    assert all(a[1] == b[0] for a, b in zip(strips, strips[1:]))  # contiguous
+    assert all(b - a <= 2 * period + 5 for a, b in strips)
+    assert len(strips) > 1 and all((b - phase) % period == 0 for _, b in strips[:-1])
+
+
+@pytest.mark.parametrize("name", ["gm-s2", "pq"])
+def test_reduced_by_strips_equals_reduced_whole(tile_task, name):
+    plugin = resolve_plugin(name, {})
+    whole = load.reduce_task(tile_task, plugin, block_bytes=2**40)
+    # a budget below one source tile row: strips ignore the tiling, as thin as 16 rows
+    thin = load.reduce_task(tile_task, plugin, block_bytes=_row_bytes(tile_task, plugin) * 20, threads=2)
+    assert set(whole.data_vars) == set(thin.data_vars)
+    for v in whole.data_vars:
+        xr.testing.assert_equal(whole[v], thin[v])
+        assert str(whole[v].attrs) == str(thin[v].attrs)  # str: nodata may be NaN
