@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.aws.execution import entered, history, objects, run_execution, split_s3, task_rows
-from tests.aws.moto_deploy import Deployment
+from tests.aws.moto_deploy import API_TYPES, Deployment
 from tests.aws.moto_server import MotoServer
 from tests.aws.scenario import INPUT_BUCKET, SETTINGS, YEAR, Inputs
 
@@ -29,6 +29,24 @@ def _run(server: MotoServer, dep: Deployment, name: str) -> dict[str, Any]:
 def _grants(server: MotoServer, bucket: str, key: str) -> set[tuple[str, str]]:
     acl = server.client("s3").get_object_acl(Bucket=bucket, Key=key)
     return {(g["Grantee"].get("URI", g["Grantee"].get("ID", "")), g["Permission"]) for g in acl["Grants"]}
+
+
+def test_every_resource_of_the_template_is_deployed(moto_server: MotoServer, template: dict[str, Any],
+                                                    deployment: Deployment) -> None:
+    cfn = moto_server.client("cloudformation")
+    listed = [r for name in deployment.stacks for r in cfn.list_stack_resources(StackName=name)["StackResourceSummaries"]]
+    assert {r["ResourceStatus"] for r in listed} == {"CREATE_COMPLETE"}
+    # moto lists bucket/queue/topic policies and alarms without their logical id: count those
+    named = {r["LogicalResourceId"] for r in listed if r.get("LogicalResourceId")}
+    assert len(listed) + len(deployment.via_api) == len(template["Resources"])
+    assert named | set(deployment.via_api) <= set(template["Resources"]) and not named & set(deployment.via_api)
+    assert sorted(template["Resources"][k]["Type"] for k in deployment.via_api) == sorted(API_TYPES)
+    batch = moto_server.client("batch")
+    (jd,) = batch.describe_job_definitions(jobDefinitions=[deployment.via_api[deployment.of_type(
+        "AWS::Batch::JobDefinition")[0]]])["jobDefinitions"]
+    env = {e["name"]: e["value"] for e in jd["containerProperties"]["environment"]}
+    assert env["TASK_TABLE"] == deployment.outputs["TaskTableName"] and env["QUEUE_URL"] == deployment.outputs["QueueUrl"]
+    assert json.loads(env["RUN_CONFIG"])["output_location"] == deployment.outputs["OutputLocation"]
 
 
 def test_execution_runs_every_task_and_succeeds(moto_server: MotoServer, deployment: Deployment,
