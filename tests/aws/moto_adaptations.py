@@ -2,7 +2,8 @@
 
 Without Docker, moto runs no Lambda and no Batch code: a Lambda invoke echoes its payload
 and a Batch job is marked SUCCEEDED at once. And its Step Functions port forgets to
-translate the PascalCase parameters of ``batch:submitJob.sync`` into the API's camelCase.
+translate the PascalCase parameters of ``batch:submitJob.sync`` into the API's camelCase,
+and its CloudFormation drops an image function's ``ImageConfig`` (where its handler is).
 Each patch below says why it exists. They are tied to moto's internals, so the version is
 pinned: on another version this module fails at import instead of running something else.
 
