@@ -150,13 +150,11 @@ class MotoServer:
 
 
 def _clients(endpoint: str) -> dict[str, Any]:
+    """boto3 clients as the function makes them (default configuration), pointed at ``endpoint``."""
     import boto3
-    from botocore.config import Config
 
-    cfg = Config(max_pool_connections=16, retries={"mode": "standard"})
     kw = dict(endpoint_url=endpoint, region_name=AWS_ENV["AWS_DEFAULT_REGION"],
-              aws_access_key_id=AWS_ENV["AWS_ACCESS_KEY_ID"], aws_secret_access_key=AWS_ENV["AWS_SECRET_ACCESS_KEY"],
-              config=cfg)
+              aws_access_key_id=AWS_ENV["AWS_ACCESS_KEY_ID"], aws_secret_access_key=AWS_ENV["AWS_SECRET_ACCESS_KEY"])
     return {n: boto3.client(n, **kw) for n in ("s3", "sqs", "dynamodb")}
 
 
