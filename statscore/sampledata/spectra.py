@@ -43,6 +43,8 @@ _CROP_GREEN = np.array([300, 600, 300, 1100, 2800, 3400, 3800, 3900, 2000, 900],
 _CROP_DRY = np.array([650, 950, 1150, 1400, 1800, 2000, 2200, 2300, 3100, 2400], float)
 _CLOUD = np.array([6500, 6400, 6500, 6600, 6600, 6600, 6700, 6700, 5000, 3500], float)
 
+BAND_GAIN_SD = 0.05
+"""Spread of the per-day, per-band reflectance factors (``World.band_gains``)."""
 CLOUD_SHADOW_FACTOR = 0.35
 """Reflectance multiplier in cloud shadow."""
 SHADOW_OFFSET_KM = 1.5
@@ -128,7 +130,17 @@ class World:
         x, y = _km(lon, lat)
         texture = _Field(self.seed * 7919 + 4, (0.3, 1.0))(x, y)
         out *= 1.0 + 0.04 * texture
+        out *= self.band_gains(when).reshape(-1, *([1] * (out.ndim - 1)))
         return out
+
+    def band_gains(self, when: date) -> np.ndarray:
+        """Per-band reflectance factors of one day (float32, about 1 +- 3 %): what residual
+        atmospheric and BRDF effects leave in real surface reflectance. Without them every
+        pixel's observations would lie on one line in band space (each land cover is a
+        fixed spectrum scaled by the season), where a geometric median of an even number
+        of them is not unique and implementations legitimately disagree."""
+        rng = np.random.default_rng(pass_seed(self.seed, when, 0) + 29)
+        return (1.0 + BAND_GAIN_SD * rng.standard_normal(len(WAVELENGTHS_UM))).astype(np.float32)
 
     def clouds(
         self, lon: np.ndarray, lat: np.ndarray, when: date, track: int, cover: float
