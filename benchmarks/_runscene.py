@@ -21,28 +21,53 @@ import numpy as np
 BIN = Path(sys.executable).parent
 
 
-def make_task(root: Path, tile_px: int, *, start: str = "2020-01-01", end: str = "2020-04-30") -> Path:
-    """Scenes (window of 2 x tile_px at 10 m) and a one-task cache; returns the cache path."""
-    from statscore.plan import SaveTasksRequest, save_tasks
+def make_task(root: Path, tile_px: int, *, dates: int = 24, start: str = "2020-01-01") -> Path:
+    """Native 10 m S2 scenes of one MGRS tile (56HLH) with ``dates`` acquisitions, and a
+    one-task cache on ``epsg:32756;10;<tile_px>``; returns the cache path.
+
+    The scenes are windows centred on the grid tile, a margin wider than it (sample data
+    are written at about 3 Mpx/s here, so a 2048 px tile of 40 dates takes minutes). Only
+    one of the two relative orbits passing over 56HLH sees the tile (the other's windows
+    land 30 km away), so twice ``dates`` acquisitions are generated. Scenes already
+    written under ``root`` are reused (same arguments, same files).
+    """
+    from pyproj import Transformer
+
     from statscore.period import Period
+    from statscore.plan import SaveTasksRequest, save_tasks
     from statscore.sampledata import generate_scenes, write_products
     from statscore.task import TileRange
 
-    write_products(root / "products")
-    recs = generate_scenes(root / "data", product="s2_l2a", region="au-se-small", start=start, end=end,
-                           size_px=2 * tile_px, native=True)
-    tile = [r for r in recs if r.region_code == "56HKH"]
-    gb = tile[0].grids["default"]
-    cx, cy = gb.extent.centroid.coords[0]
     size_m = 10 * tile_px
-    ix, iy = int(np.floor(cx / size_m)), int(np.floor(cy / size_m))
-    db = root / f"task{tile_px}.db"
+    x, y = Transformer.from_crs("EPSG:4326", "EPSG:32756", always_xy=True).transform(151.45, -33.95)
+    ix, iy = int(np.floor(x / size_m)), int(np.floor(y / size_m))
+    lon, lat = Transformer.from_crs("EPSG:32756", "EPSG:4326", always_xy=True).transform(
+        (ix + 0.5) * size_m, (iy + 0.5) * size_m)
+    margin = max(32, tile_px // 16)  # > the 60 m window snapping plus the masking pad
+    data = root / f"data-{tile_px}-{dates}"
+    write_products(root / "products")
+    if not (data / "done").exists():
+        generate_scenes(data, product="s2_l2a", region=(lon - 0.001, lat - 0.001, lon + 0.001, lat + 0.001),
+                        start=start, end=f"{int(start[:4]) + 1}-12-31", size_px=tile_px + 2 * margin, native=True,
+                        limit=2 * dates)
+        (data / "done").write_text("")
+    docs = sorted(data.rglob("*.odc-metadata.yaml"))
+    first = yaml_load(docs[0])["properties"]["datetime"][:7]
+    last = yaml_load(docs[-1])["properties"]["datetime"][:7] if docs else first
+    months = (int(last[:4]) - int(first[:4])) * 12 + int(last[5:7]) - int(first[5:7]) + 1
+    db = root / f"task{tile_px}-{dates}.db"
     save_tasks(SaveTasksRequest(
-        output=str(db), grid=f"{tile[0].crs.lower()};10;{tile_px}", frequency="all",
-        temporal_range=Period.parse(f"{start[:7]}--P4M"), tiles=TileRange(ix, ix + 1, iy, iy + 1), overwrite=True,
-        input_products=f"{root}/products/s2_l2a.odc-product.yaml-{root}/data/s2_l2a/56/H/KH/**/*.odc-metadata.yaml",
+        output=str(db), grid=f"epsg:32756;10;{tile_px}", frequency="all",
+        temporal_range=Period.parse(f"{first}--P{months}M"), tiles=TileRange(ix, ix + 1, iy, iy + 1), overwrite=True,
+        input_products=f"{root}/products/s2_l2a.odc-product.yaml-{data}/s2_l2a/**/*.odc-metadata.yaml",
     ))
     return db
+
+
+def yaml_load(path: Path) -> dict:
+    import yaml
+
+    return yaml.safe_load(path.read_text())
 
 
 def make_ls_task(root: Path, tile_px: int, inputs: str = "ga_ls8c_ard_3", *, path_row: str = "090084",
@@ -122,19 +147,22 @@ def run_measured(cmd: list[str], timeout: float = 3600) -> tuple[float, int, sub
     return wall, peak, subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
-def ours_cmd(db: Path, plugin: str, location: Path, threads: int = 2) -> list[str]:
+def ours_cmd(db: Path, plugin: str, location: Path, threads: int = 2, plugin_config: dict | None = None) -> list[str]:
+    extra = ["--plugin-config", json.dumps(plugin_config)] if plugin_config else []
     return [str(BIN / "odc-stats"), "run", str(db), "--plugin", plugin, "--location", location.as_uri(),
-            "--threads", str(threads)]
+            "--threads", str(threads), *extra]
 
 
-def ref_cmd(db: Path, plugin: str, location: Path, threads: int = 2, work_chunk: int = 512) -> list[str]:
-    cfg = json.dumps({"work_chunks": [work_chunk, work_chunk]}) if plugin.startswith("gm") else "{}"
+def ref_cmd(db: Path, plugin: str, location: Path, threads: int = 2, work_chunk: int = 512,
+            plugin_config: dict | None = None) -> list[str]:
+    cfg = {"work_chunks": [work_chunk, work_chunk]} if plugin.startswith("gm") else {}
+    cfg.update(plugin_config or {})
     return [sys.executable, "-m", "odc.stats", "run", str(db), "--plugin", plugin, "--location", location.as_uri(),
-            "--threads", str(threads), "--plugin-config", cfg]
+            "--threads", str(threads), "--plugin-config", json.dumps(cfg)]
 
 
 def compare(ours: Path, ref: Path) -> dict:
-    """Same file names? Per band: max abs difference, NaN agreement; dataset ids.
+    """Same file names? Per band: max and 99th percentile abs difference, NaN agreement; dataset ids.
 
     Files are matched by name: folders differ only where odc-stats splits an unbalanced
     region code in its middle (``x87y/2437``; ours ``x87/y2437``).
@@ -149,7 +177,9 @@ def compare(ours: Path, ref: Path) -> dict:
             u, v = x.read(1).astype("f8"), y.read(1).astype("f8")
         band = re.sub(r"^.*--P[0-9A-Z]+_", "", name)[: -len(".tif")]
         both = ~np.isnan(u) & ~np.isnan(v)
-        out["bands"][band] = {"max_abs": float(np.abs(u - v)[both].max()) if both.any() else 0.0,
+        diff = np.abs(u - v)[both]
+        out["bands"][band] = {"max_abs": float(diff.max()) if both.any() else 0.0,
+                              "p99_abs": float(np.percentile(diff, 99)) if both.any() else 0.0,
                               "nan_mismatch": int((np.isnan(u) != np.isnan(v)).sum())}
     ia = [json.loads(Path(p).read_text())["id"] for p in glob.glob(f"{ours}/**/*.stac-item.json", recursive=True)]
     ib = [json.loads(Path(p).read_text())["id"] for p in glob.glob(f"{ref}/**/*.stac-item.json", recursive=True)]
