@@ -150,3 +150,23 @@ def test_unknown_config_key_suggests(tmp_path):
     cfg.write_text("grid: au-30\nfrequncy: annual\n")
     r = run("save-tasks", "--config", str(cfg), "--input-products", str(tmp_path), str(tmp_path / "o.db"))
     assert r.exit_code == 1 and "unknown key 'frequncy' (did you mean 'frequency'?)" in r.output
+
+
+def test_stac_item_with_a_band_its_first_item_lacks_is_named(tmp_path):
+    """datacube derives a STAC product from the first item it sees and silently drops the
+    bands of later items that the first lacks (every task would then fail naming a good
+    dataset): planning stops instead, naming both items and the band."""
+    from statscore.sampledata import generate_scenes
+
+    recs = generate_scenes(tmp_path / "data", product="s2_l2a", start="2020-01-01", end="2020-01-06", size_px=32)
+    items = sorted(str(r.stac_path) for r in recs)
+    assert len(items) >= 2
+    first = json.loads(Path(items[0]).read_text())
+    del first["assets"]["SCL"]
+    Path(items[0]).write_text(json.dumps(first))
+    r = run("save-tasks", "--grid", "au_extended_s2_80", "--temporal-range", "2020-01--P1M", "--frequency", "all",
+            "--input-products", f"{tmp_path}/data/**/*.stac-item.json", str(tmp_path / "o.db"))
+    assert r.exit_code == 1
+    (line,) = r.output.strip().splitlines()
+    assert f"{items[1]}: band(s) SCL missing from product 's2_l2a' as derived from its first STAC item {items[0]}" in line
+    assert not (tmp_path / "o.db").exists()

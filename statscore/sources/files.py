@@ -123,6 +123,7 @@ class FileDatasets:
         self.metadata_types: dict[str, Any] = {}
         self.products: dict[str, Product] = {}
         self._stac_products: dict[str, Product] = {}
+        self._stac_first: dict[str, str] = {}
 
     def _metadata_type(self):
         if self._eo3_type is None:
@@ -201,6 +202,7 @@ class FileDatasets:
         try:
             item = pystac.Item.from_dict(doc)
             item.set_self_href(_as_uri(url))
+            bands = _raster_assets(item)
             (ds,) = list(stac2ds([item], product_cache=self._stac_products))
             # the converter leaves datetime objects in the document: make it plain JSON
             doc = json.loads(json.dumps(ds.metadata_doc, default=_json_default))
@@ -208,8 +210,22 @@ class FileDatasets:
             _ = ds.id, ds.center_time
         except Exception as e:
             raise InputError(f"{url}: invalid STAC item ({e.__class__.__name__}: {e})") from None
+        self._check_bands(bands, ds.product, url)
         self.products.setdefault(ds.product.name, ds.product)
         return ds
+
+    def _check_bands(self, bands: list[str], product: Product, url: str) -> None:
+        """datacube derives a STAC product from its first item and silently drops bands that
+        later items have and it lacks; every task would then fail on a band its documents
+        do have. Refuse here instead, naming both items."""
+        first = self._stac_first.setdefault(product.name, url)
+        known = set(product.measurements)
+        for m in product.measurements.values():
+            known.update(m.get("aliases", ()) or ())
+        extra = sorted(b for b in bands if b not in known)
+        if extra and first != url:
+            raise InputError(f"{url}: band(s) {', '.join(extra)} missing from product {product.name!r} as derived "
+                             f"from its first STAC item {first}: the items of a product must share their bands")
 
     def stream(self, urls: Iterable[str], on_doc: Callable[[], None] | None = None) -> Iterator[Dataset]:
         """Datasets of the documents at ``urls``, in order.
@@ -240,6 +256,14 @@ class FileDatasets:
             ds = self.dataset(doc, url)
             if ds is not None:
                 yield ds
+
+
+def _raster_assets(item: Any) -> list[str]:
+    """Asset keys that datacube's STAC converter takes as bands (odc-stac's own test)."""
+    from odc.stac._mdtools import has_proj_data, has_proj_ext, is_raster_data
+
+    check_proj = has_proj_ext(item) and any(has_proj_data(a) for a in item.assets.values())
+    return [k for k, a in item.assets.items() if is_raster_data(a, check_proj)]
 
 
 def _json_default(o: Any) -> Any:
