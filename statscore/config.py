@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import ConfigError, suggest
 
@@ -80,6 +80,13 @@ class RunConfig(_Strict):
     resampling: str | None = None
     resolution: float | None = None
     dataset_filters: str | None = None
+
+    @model_validator(mode="after")
+    def _resampling_to_plugin(self) -> RunConfig:
+        """odc-stats hands ``resampling`` to the plugin as ``plugin_config.resampling``."""
+        if self.resampling:
+            self.plugin_config["resampling"] = self.resampling
+        return self
 
     def merged(self, **overrides: Any) -> RunConfig:
         """A copy with command-line values (those not None) applied."""

@@ -87,3 +87,14 @@ def test_output_product_takes_plugin_defaults_where_config_is_silent():
                                       "maturity": "final"})
     p = output_product(cfg, gm, "file:///out")
     assert (p.name, p.version, p.product_family, p.maturity) == ("ga_s2_gm_cyear_3", "1.0.0", "gm", "final")
+
+
+def test_resampling_reaches_the_plugin_as_odc_stats_passes_it(tmp_path):
+    from statscore.plugins import resolve_plugin
+
+    f = tmp_path / "c.yaml"
+    f.write_text("plugin: gm-s2\nplugin_config: {resampling: bilinear, aux_names: {count: CLEAR}}\n")
+    cfg = load_run_config(f).merged(resampling="nearest")  # --resampling wins over the file
+    assert cfg.plugin_config == {"resampling": "nearest", "aux_names": {"count": "CLEAR"}}
+    assert resolve_plugin(cfg.plugin, cfg.plugin_config).resampling_for("B04") == "nearest"
+    assert load_run_config(f).plugin_config["resampling"] == "bilinear"
