@@ -38,6 +38,7 @@ def make_task(root: Path, tile_px: int, *, dates: int = 24, start: str = "2020-0
     from statscore.sampledata import generate_scenes, write_products
     from statscore.task import TileRange
 
+    root = root.resolve()  # --input-products tells locations from names by a leading '/'
     size_m = 10 * tile_px
     x, y = Transformer.from_crs("EPSG:4326", "EPSG:32756", always_xy=True).transform(151.45, -33.95)
     ix, iy = int(np.floor(x / size_m)), int(np.floor(y / size_m))
