@@ -45,7 +45,33 @@ def main(quick: bool = False) -> None:
               f"speed-up {t_r / t_o:.1f}x, memory {m_o / m_r:.2f}x", flush=True)
         print(f"   same file names: {cmp['same_names']}, same dataset id: {cmp['same_id']}, "
               f"largest band difference: {worst[0]} {worst[1]['max_abs']:.3g}", flush=True)
-    print("targets: >= 3x faster, <= 0.5x peak memory")
+    _failure_exit()
+    print("targets: >= 3x faster, <= 0.5x peak memory, a failed task exits within seconds")
+
+
+def _failure_exit() -> None:
+    """Seconds from start to exit when the task's input is corrupt (one band COG truncated)."""
+    db = make_task(ROOT, 256, dates=12)
+    from datacube.storage import BandInfo
+
+    from statscore.run import TaskReader
+
+    reader = TaskReader(str(db))
+    ids = sorted(next(iter(reader.tasks.values())))
+    victim = Path(BandInfo(reader.cache.get(ids[len(ids) // 2]), "B04").uri.removeprefix("file://"))
+    backup = victim.read_bytes()
+    try:
+        victim.write_bytes(backup[: len(backup) // 3])
+        times = []
+        for name in ("ours", "odc-stats"):
+            out = ROOT / f"fail-{name}"
+            shutil.rmtree(out, ignore_errors=True)
+            cmd = ours_cmd(db, "gm-s2", out) if name == "ours" else ref_cmd(db, "gm-s2", out, work_chunk=256)
+            t, _, r = run_measured(cmd, timeout=600)
+            times.append(f"{name} exit {r.returncode} after {t:.1f} s")
+    finally:
+        victim.write_bytes(backup)
+    print(f"failed task (a truncated input COG, 256 px): {'; '.join(times)}", flush=True)
 
 
 def _datasets(db: Path) -> int:
