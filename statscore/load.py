@@ -100,12 +100,11 @@ def _file_crs(uri: str) -> str | None:
 def _check_crs(ds: Dataset, band: str) -> None:
     """datacube places pixels by the file's own CRS, so a document whose CRS disagrees with
     its files would load silently misplaced (usually as nodata): refuse it, naming both."""
-    from datacube.storage import BandInfo
     from odc.geo import CRS
 
-    uri = BandInfo(ds, band).uri
+    uri = _band_info(ds, band).uri
     found = _file_crs(uri)
-    if found is not None and ds.crs is not None and CRS(found) != ds.crs:
+    if found is not None and ds.crs is not None and not _same_crs(found, ds.crs):
         raise InputError(f"dataset {ds.id}: band {band} file {uri} is in {CRS(found)} but its document says {ds.crs}")
 
 
@@ -163,7 +162,7 @@ def _load_group(g: _Group, plugin: Any, dst: GeoBox, pad: int) -> xr.Dataset:
     for ds in g.datasets:  # one header per dataset (cached): its files share a CRS
         _check_crs(ds, g.measurements[0].name)
     try:
-        xx = load_group(g.datasets, g.measurements, gbox)
+        xx = load_group(g.datasets, g.measurements, gbox, _unpadded(g, plugin, gbox, dst, pad))
     except Exception as e:  # noqa: BLE001 - rasterio/datacube raise many types; name the inputs
         msg = str(e).strip().splitlines()[0] if str(e).strip() else e.__class__.__name__
         raise InputError(f"cannot read dataset(s) {', '.join(str(d.id) for d in g.datasets)}: {msg}") from None
@@ -172,7 +171,25 @@ def _load_group(g: _Group, plugin: Any, dst: GeoBox, pad: int) -> xr.Dataset:
     return _reproject(xx, dst, plugin)
 
 
-def _load_block(groups: list[_Group], plugin: Any, dst: GeoBox, threads: int = 1) -> xr.Dataset:
+def _unpadded(g: _Group, plugin: Any, gbox: GeoBox, dst: GeoBox, pad: int) -> dict[str, tuple[slice, slice]]:
+    """Windows of ``gbox`` for the bands that need no morphology margin (all but the plugin's
+    mask bands): ``dst`` itself when it is a crop of ``gbox``, else ``gbox`` less the margin
+    but 4 pixels (room for resampling kernels). No plugin mask bands: every band is padded."""
+    masks = set(getattr(plugin, "mask_bands", ()) or ())
+    if not masks:
+        return {}
+    win = _aligned_window(gbox, dst)
+    if win is None:
+        m = max(0, pad - 4)
+        ny, nx = gbox.shape.yx
+        if ny <= 2 * m or nx <= 2 * m:
+            return {}
+        win = (slice(m, ny - m), slice(m, nx - m))
+    return {meas.name: win for b, meas in zip(g.bands, g.measurements) if b not in masks}
+
+
+def _load_block(groups: list[_Group], plugin: Any, dst: GeoBox, threads: int = 1,
+                buffers: dict[str, np.ndarray] | None = None) -> xr.Dataset:
     """The (day, y, x) stack of ``dst``: each group is written into it as soon as it is ready.
 
     Filling one preallocated array per band keeps a block's memory at the stack itself
@@ -193,7 +210,7 @@ def _load_block(groups: list[_Group], plugin: Any, dst: GeoBox, threads: int = 1
         parts = waiting.pop(g.day)
         one = plugin.fuser(xr.concat(parts, "time")) if len(parts) > 1 else parts[0]
         if stack is None:
-            stack = _Stack(one, days)
+            stack = _Stack(one, days, buffers)
         stack.put(days.index(g.day), one)
 
     if threads > 1 and len(groups) > 1:  # reads and warps release the GIL
@@ -217,13 +234,26 @@ def _load_block(groups: list[_Group], plugin: Any, dst: GeoBox, threads: int = 1
     return stack.dataset()
 
 
+def _buffer(buffers: dict[str, np.ndarray] | None, name: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """A (day, y, x) array, a view of the strip before's when it fits: the strips of a tile
+    reuse one set of pages instead of faulting in fresh ones (~1.5 s a strip at 2048 px)."""
+    if buffers is None:
+        return np.empty(shape, dtype=dtype)
+    buf = buffers.get(name)
+    if buf is None or buf.dtype != dtype or buf.shape[0] != shape[0] or buf.shape[2:] != shape[2:] \
+            or buf.shape[1] < shape[1]:
+        buf = buffers[name] = np.empty(shape, dtype=dtype)
+    return buf[:, : shape[1]]
+
+
 class _Stack:
     """One (day, y, x) array per band, shaped and typed after the first fused day."""
 
-    def __init__(self, first: xr.Dataset, days: list[np.datetime64]) -> None:
+    def __init__(self, first: xr.Dataset, days: list[np.datetime64], buffers: dict[str, np.ndarray] | None) -> None:
         self.days = days
         self.template = first
-        self.arrays = {n: np.empty((len(days), *v.shape[1:]), dtype=v.dtype) for n, v in first.data_vars.items()}
+        self.arrays = {n: _buffer(buffers, str(n), (len(days), *v.shape[1:]), v.dtype)
+                       for n, v in first.data_vars.items()}
         self.filled = np.zeros(len(days), dtype=bool)
 
     def put(self, i: int, one: xr.Dataset) -> None:
@@ -251,9 +281,14 @@ def reduce_task(task: Task, plugin: Any, block_bytes: int = DEFAULT_BLOCK_BYTES,
     groups = _groups(task, plugin)
     ny, nx = task.geobox.shape.yx
     parts = []
+    buffers: dict[str, np.ndarray] = {}
     for y0, y1 in _strips(groups, task.geobox, block_bytes):
-        res = plugin.reduce(_load_block(groups, plugin, task.geobox[y0:y1, :], threads))
-        parts.append(res.compute() if hasattr(res, "compute") else res)
+        res = plugin.reduce(_load_block(groups, plugin, task.geobox[y0:y1, :], threads, buffers))
+        res = res.compute() if hasattr(res, "compute") else res
+        for name in res.data_vars:  # the next strip reuses the buffers: keep no view of them
+            if any(np.may_share_memory(res[name].data, b) for b in buffers.values()):
+                res[name] = res[name].copy()
+        parts.append(res)
     out = xr.concat(parts, "y") if len(parts) > 1 else parts[0]
     for name in out.data_vars:  # concat keeps attrs of the first part; make sure nodata survives
         out[name].attrs.update(parts[0][name].attrs)
