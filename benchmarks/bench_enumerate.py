@@ -70,46 +70,14 @@ def continental_cache(path: str, n_tasks: int = N_TASKS) -> int:
 
 
 # ---------------------------------------------------------------------------- the endpoint
-MOTO_VERSION = "5.2.5"
-"""The moto whose SQS the adaptation below is written against."""
-
-
 def serve(port: int) -> None:
-    """``moto_server`` on 127.0.0.1:``port`` with one adaptation for many messages (moto 5.2.5).
-
-    moto's ``send_message`` reads ``queue.attributes`` to see whether a FIFO queue
-    deduplicates by content, and that property counts every message in the queue (visible,
-    in flight, delayed) on each read: sending 30,000 messages costs 30,000^2/2 visibility
-    checks, about 0.5 s per batch of 10 by the 2,000th message. For a standard queue the
-    answer is always "no", so while a message is sent to one, ``attributes`` skips the counts.
-    Everything else (including get_queue_attributes' counts) is moto's own.
-    """
-    import threading
-    from importlib.metadata import version
-
+    """``moto_server`` on 127.0.0.1:``port``, with its SQS able to take 30,000 messages
+    (``tests/aws/moto_adaptations.patch_sqs_send``; everything else is moto's own)."""
     import moto.server
-    from moto.sqs import models
 
-    if version("moto") != MOTO_VERSION:
-        raise RuntimeError(f"serve() adapts moto {MOTO_VERSION}'s SQS; this is moto {version('moto')}")
-    sending = threading.local()
-    attributes = models.Queue.attributes.fget
-    send_message = models.SQSBackend.send_message
+    from tests.aws.moto_adaptations import patch_sqs_send
 
-    def light_attributes(queue: Any) -> dict[str, Any]:
-        if getattr(sending, "on", False) and not queue.fifo_queue:
-            return {}  # standard queue: no ContentBasedDeduplication, no need to count the messages
-        return attributes(queue)
-
-    def send_message_counting_nothing(self: Any, *args: Any, **kw: Any) -> Any:
-        sending.on = True
-        try:
-            return send_message(self, *args, **kw)
-        finally:
-            sending.on = False
-
-    models.Queue.attributes = property(light_attributes)  # type: ignore[method-assign,assignment]
-    models.SQSBackend.send_message = send_message_counting_nothing  # type: ignore[method-assign]
+    patch_sqs_send()
     moto.server.main(["-H", "127.0.0.1", "-p", str(port)])
 
 
