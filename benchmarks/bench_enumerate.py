@@ -131,21 +131,11 @@ def deploy(endpoint: str, cache_path: str, tag: str = "scale") -> dict[str, Any]
 
     Returns the settings for :class:`~statscore.orchestration.RunSettings` and the cache URL.
     """
-    from statscore.tasktable import BY_RUN_INDEX
+    from tests.task_table_support import create_task_table
 
     c = _clients(endpoint)
     table = f"tasks-{tag}"
-    c["dynamodb"].create_table(
-        TableName=table, BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "task_id", "AttributeType": "S"},
-                              {"AttributeName": "run_id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "task_id", "KeyType": "HASH"}],
-        GlobalSecondaryIndexes=[{
-            "IndexName": BY_RUN_INDEX,
-            "KeySchema": [{"AttributeName": "run_id", "KeyType": "HASH"},
-                          {"AttributeName": "task_id", "KeyType": "RANGE"}],
-            "Projection": {"ProjectionType": "INCLUDE",
-                           "NonKeyAttributes": ["state", "attempts", "reason", "output_uri", "seconds"]}}])
+    create_task_table(c["dynamodb"], table)
     queue_url = c["sqs"].create_queue(QueueName=f"run-{tag}")["QueueUrl"]
     bucket = f"caches-{tag}"
     c["s3"].create_bucket(Bucket=bucket)

@@ -4,7 +4,6 @@ shaped as the stack's, queue, cache and output buckets) with its :class:`RunSett
 
 from __future__ import annotations
 
-import os
 import uuid
 from dataclasses import dataclass, replace
 from typing import Any
@@ -12,27 +11,10 @@ from typing import Any
 import boto3
 import pytest
 
-from orchestration_support import create_task_table
 from statscore.orchestration import Clients, RunSettings
 from statscore.sampledata import generate_scenes
 from statscore.tasktable import DynamoTaskTable
-
-
-@pytest.fixture(scope="session")
-def aws_env(s3_endpoint):
-    """The session's moto server (tests/conftest.py) and the environment pointing boto3 at it."""
-    env = {"AWS_ENDPOINT_URL": s3_endpoint, "AWS_ACCESS_KEY_ID": "testing",
-           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        yield env
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+from tests.task_table_support import create_task_table
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ and ``odc-stats run --from-sqs`` workers as separate processes."""
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from dataclasses import dataclass
 
@@ -16,24 +15,6 @@ from statscore.cli import main
 from statscore.sampledata import generate_scenes, write_products
 
 from sqs_support import RECOVERY, Worker
-
-@pytest.fixture(scope="session")
-def aws_env(s3_endpoint):
-    """The session's moto server (tests/conftest.py) and the environment that points boto3
-    (here and in workers) at it."""
-    env = {"AWS_ENDPOINT_URL": s3_endpoint, "AWS_ACCESS_KEY_ID": "testing",
-           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        yield env
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
 
 @pytest.fixture(scope="session")
 def planned(tmp_path_factory, aws_env):

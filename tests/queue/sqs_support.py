@@ -70,21 +70,3 @@ def wait_until(cond, timeout: float, step: float = 0.2) -> float:
             raise AssertionError(f"condition not met within {timeout} s")
         time.sleep(step)
     return time.monotonic() - t0
-
-
-
-
-def create_task_table(client, name: str) -> None:
-    """A task table shaped as infra/task_table.py makes it: key ``task_id``, GSI ``by_run``."""
-    from statscore.tasktable import BY_RUN_INDEX
-
-    client.create_table(
-        TableName=name, BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "task_id", "AttributeType": "S"},
-                              {"AttributeName": "run_id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "task_id", "KeyType": "HASH"}],
-        GlobalSecondaryIndexes=[{
-            "IndexName": BY_RUN_INDEX,
-            "KeySchema": [{"AttributeName": "run_id", "KeyType": "HASH"}, {"AttributeName": "task_id", "KeyType": "RANGE"}],
-            "Projection": {"ProjectionType": "INCLUDE",
-                           "NonKeyAttributes": ["state", "attempts", "reason", "output_uri", "seconds"]}}])

@@ -12,7 +12,8 @@ import boto3
 import pytest
 from click.testing import CliRunner
 
-from sqs_support import create_task_table, run_config
+from sqs_support import run_config
+from tests.task_table_support import create_task_table
 from statscore.cli import main
 from statscore.run import TaskReader
 from statscore.tasktable import DynamoTaskTable

@@ -1,4 +1,5 @@
-"""Helpers for the orchestration tests (importable by name: pytest puts this folder on sys.path)."""
+"""The task table as infra/task_table.py deploys it, created on a moto server: shared by the
+queue and orchestration tests and the enumerate benchmark."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from statscore.tasktable import BY_RUN_INDEX
 
 
 def create_task_table(client: Any, name: str) -> None:
-    """A task table shaped as infra/task_table.py makes it: key ``task_id``, GSI ``by_run``."""
+    """Key ``task_id``, GSI ``by_run`` (run_id, task_id) projecting what the run functions read."""
     client.create_table(
         TableName=name, BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": "task_id", "AttributeType": "S"},
