@@ -1,16 +1,17 @@
-"""Loading a task's inputs and reducing them block by block.
+"""Loading a task's inputs and reducing them strip by strip.
 
-Uses datacube's loader on the cache's dataset documents (no database at run time). Each
-(solar day, CRS) group is read on a native-resolution grid covering the block (padded),
-masked there by ``plugin.native_transform`` (so morphology works on native pixels, as in
-odc-stats), fused by ``plugin.fuser``, then reprojected to the tile grid with
-``odc.geo.xr.xr_reproject``; groups of the same day from other CRSs are fused again on
-the tile grid.
+Datasets come from the cache's documents (no database at run time). Each (solar day, CRS)
+group is read on a native-resolution grid covering the strip (``statscore._read``: window
+reads on the native grid, datacube's ``reproject_and_fuse`` otherwise), with a margin for
+the plugin's mask bands so that morphology near the edges sees its neighbours; masked
+there by ``plugin.native_transform`` (as in odc-stats), fused by ``plugin.fuser``, then
+cropped or reprojected (``odc.geo.xr.xr_reproject``) onto the tile grid and written into
+one (day, y, x) array per band; groups of one day in other CRSs are fused again there.
 
-:func:`reduce_task` does this for horizontal blocks of the tile in turn and reduces each
-block with the plugin, so peak memory follows ``block_bytes`` (one block of inputs plus
-the outputs) instead of the whole time stack of the tile. Every statistic here is per
-pixel, so blocks are independent.
+:func:`reduce_task` does this for strips of tile rows in turn (cut on the source COGs'
+tile rows where the budget allows) and reduces each with the plugin, so peak memory
+follows ``block_bytes`` instead of the whole time stack of the tile. Every statistic here
+is per pixel, so strips are independent.
 """
 
 from __future__ import annotations
