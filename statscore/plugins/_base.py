@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -29,7 +29,7 @@ import xarray as xr
 
 from ..errors import ConfigError, InputError
 
-__all__ = ["StatsPlugin", "CountPlugin", "RESAMPLING_METHODS"]
+__all__ = ["StatsPlugin", "CountPlugin", "RESAMPLING_METHODS", "count_by_days"]
 
 #: Resampling names accepted per band (GDAL/rasterio names, as datacube takes them).
 RESAMPLING_METHODS = ("nearest", "bilinear", "cubic", "cubic_spline", "lanczos", "average",
@@ -220,6 +220,36 @@ def _check_resampling(resampling: Any) -> str | dict[str, str]:
     if isinstance(resampling, Mapping):
         return {str(k): one(v) for k, v in resampling.items()}
     return one(resampling)
+
+
+COUNT_BLOCK_BYTES = 16 * 2**20
+"""Most bytes of one boolean (time, y, x) temporary that :func:`count_by_days` lets a count make."""
+
+
+def count_by_days(count: Callable[[xr.Dataset], Mapping[str, xr.DataArray]], xx: xr.Dataset) -> dict[str, xr.DataArray]:
+    """``count(xx)``, per-pixel sums over time (the first dimension), computed on a few
+    time steps at a time and added up in place.
+
+    A count like ``(valid & ~erased).sum("time")`` builds (time, y, x) temporaries as big
+    as the stack; on slices of at most ``COUNT_BLOCK_BYTES`` per boolean temporary they stay
+    small. Integer sums wrap the same way either way, so the result is identical.
+    Dask-backed input is counted in one call (dask already works in chunks).
+    """
+    first = next(iter(xx.data_vars.values()))
+    tdim, nt = first.dims[0], first.shape[0]
+    days = max(1, COUNT_BLOCK_BYTES // max(1, math.prod(first.shape[1:])))
+    if nt <= days or any(hasattr(v.data, "dask") for v in xx.data_vars.values()):
+        return dict(count(xx))
+    total: dict[str, xr.DataArray] = {}
+    for t0 in range(0, nt, days):
+        part = count(xx.isel({tdim: slice(t0, t0 + days)}))
+        if not total:
+            total = dict(part)
+            continue
+        for name, band in part.items():
+            acc = total[name].data
+            np.add(acc, np.asarray(band.data), out=acc, casting="no")
+    return total
 
 
 def is_nan(value: Any) -> bool:

@@ -19,7 +19,7 @@ import xarray as xr
 
 from ..algo import mask_cleanup
 from ..errors import ConfigError
-from ._base import CountPlugin
+from ._base import CountPlugin, count_by_days
 from ._masking import check_class_names, check_filter_map, enum_mask, fuse_or
 from .gm import SCL_CLASSES
 from .registry import register
@@ -91,6 +91,9 @@ class StatsPQ(CountPlugin):
 
     def reduce(self, xx: xr.Dataset) -> xr.Dataset:
         self._require(xx, ("valid", "erased"), where="native_transform")
+        return self._finish(count_by_days(self._counts, xx))
+
+    def _counts(self, xx: xr.Dataset) -> dict[str, xr.DataArray]:
         xx = self._filtered(xx.copy())  # if the fuser was not called
         valid = xx["valid"].astype(bool)
         tdim = valid.dims[0]
@@ -99,7 +102,7 @@ class StatsPQ(CountPlugin):
         for name in self.filters:
             erased = xx["erased" + name[len("clear"):]].astype(bool)
             out[name] = (valid & ~erased).sum(dim=tdim, dtype="uint16")
-        return self._finish(out)
+        return out
 
 
 register("pq", StatsPQ)

@@ -19,7 +19,7 @@ import xarray as xr
 
 from ..algo import mask_cleanup
 from ..errors import ConfigError, suggest
-from ._base import CountPlugin
+from ._base import CountPlugin, count_by_days
 from ._masking import bit_flags_mask, check_filter_map, fuse_or
 from .registry import register
 
@@ -139,6 +139,9 @@ class StatsPQLSBitmask(CountPlugin):
     def reduce(self, xx: xr.Dataset) -> xr.Dataset:
         need = ("keeps", "erased") + (("erased_aerosol",) if self.aerosol_band else ())
         self._require(xx, need, where="native_transform")
+        return self._finish(count_by_days(self._counts, xx))
+
+    def _counts(self, xx: xr.Dataset) -> dict[str, xr.DataArray]:
         valid = xx["keeps"].astype(bool)
         erased = xx["erased"].astype(bool)
         tdim = valid.dims[0]
@@ -158,7 +161,7 @@ class StatsPQLSBitmask(CountPlugin):
             if self.aerosol_band == "SR_QA_AEROSOL":
                 for name in self.aerosol_filters:
                     out[name] = count(valid & ~cleaned[name] & ~aerosol)
-        return self._finish(out)
+        return out
 
 
 register("pq-ls-bitmask", StatsPQLSBitmask)

@@ -17,7 +17,7 @@ import xarray as xr
 
 from ..algo import mask_cleanup
 from ..errors import ConfigError, suggest
-from ._base import StatsPlugin
+from ._base import StatsPlugin, count_by_days
 from ._masking import check_filter_map, fuse_or
 from .registry import register
 
@@ -85,18 +85,24 @@ class StatsWofs(StatsPlugin):
 
     def reduce(self, xx: xr.Dataset) -> xr.Dataset:
         self._require(xx, ("bad", "dry", "wet"), where="native_transform")
-        bad, dry, wet = (xx[b].astype(bool) for b in ("bad", "dry", "wet"))
-        tdim = bad.dims[0]
-        count_wet = (wet & ~dry & ~bad).sum(dim=tdim, dtype="int16")
-        count_dry = (dry & ~wet & ~bad).sum(dim=tdim, dtype="int16")
+        counts = count_by_days(self._counts, xx)
+        count_wet, count_dry = counts["wet"], counts["dry"]
         count_clear = count_wet + count_dry
-        seen = (bad.sum(dim=tdim, dtype="int16") + count_clear) > 0
+        seen = (counts["bad"] + count_clear) > 0
         frequency = (count_wet.astype("float32") / count_clear.astype("float32")).where(count_clear > 0)
         return self._finish({
             "count_wet": count_wet.where(seen, NODATA),
             "count_clear": count_clear.where(seen, NODATA),
             "frequency": frequency,
         })
+
+    @staticmethod
+    def _counts(xx: xr.Dataset) -> dict[str, xr.DataArray]:
+        bad, dry, wet = (xx[b].astype(bool) for b in ("bad", "dry", "wet"))
+        tdim = bad.dims[0]
+        return {"wet": (wet & ~dry & ~bad).sum(dim=tdim, dtype="int16"),
+                "dry": (dry & ~wet & ~bad).sum(dim=tdim, dtype="int16"),
+                "bad": bad.sum(dim=tdim, dtype="int16")}
 
 
 register("wofs-summary", StatsWofs)

@@ -1,13 +1,14 @@
-"""Base behaviour: first-valid fuser, RGBA preview, resampling per band."""
+"""Base behaviour: first-valid fuser, RGBA preview, resampling per band, counts by days."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import xarray as xr
 
-from statscore.plugins import resolve_plugin
+from statscore.plugins import _base, resolve_plugin
 
-from .conftest import stack
+from .conftest import SCL_ATTRS, stack
 
 
 def test_default_fuser_takes_first_valid_numpy_and_dask():
@@ -59,3 +60,34 @@ def test_class_attributes_are_odc_stats_ones(name):
     ref = resolve(name).args[0]
     for attr in ("NAME", "SHORT_NAME", "VERSION", "PRODUCT_FAMILY"):
         assert getattr(ours, attr) == getattr(ref, attr), attr
+
+
+def _native_stack(plugin, ds):
+    """What a load hands ``reduce``: each date transformed and fused on its own."""
+    nt = plugin.native_transform(ds)
+    return xr.concat([plugin.fuser(nt.isel(time=[i])) for i in range(nt.sizes["time"])], "time")
+
+
+COUNTING = {  # plugin, config, band -> random values of it (a few flags each)
+    "pq": ({}, {"SCL": lambda r, s: r.choice([0, 4, 5, 8, 9, 10], size=s).astype("uint8")}),
+    "pq-ls-bitmask": ({"aerosol_band": "SR_QA_AEROSOL", "filters": {"clear_1": [["opening", 1], ["dilation", 1]]},
+                       "aerosol_filters": {"clear_2_aerosol": [["dilation", 2]]}},
+                      {"QA_PIXEL": lambda r, s: r.choice([0, 1, 1 << 2, 1 << 3], size=s).astype("uint16"),
+                       "SR_QA_AEROSOL": lambda r, s: r.choice([0, 0b0100_0000, 0b1100_0000], size=s).astype("uint8")}),
+    "wofs-summary": ({"cloud_filters": {"cloud": [["dilation", 1]]}},
+                     {"water": lambda r, s: r.choice([0, 0, 128, 1, 64, 32, 144], size=s).astype("uint8")}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(COUNTING))
+def test_counts_by_days_equal_counts_of_the_whole_stack(rng, monkeypatch, name):
+    config, bands = COUNTING[name]
+    plugin = resolve_plugin(name, config)
+    ds = stack({b: make(rng, (7, 12, 13)) for b, make in bands.items()},
+               {"SCL": SCL_ATTRS} if "SCL" in bands else None)
+    xx = _native_stack(plugin, ds)
+    whole = plugin.reduce(xx.chunk({"time": -1})).compute()  # dask: one expression over the stack
+    monkeypatch.setattr(_base, "COUNT_BLOCK_BYTES", 2 * 12 * 13)  # numpy: 2 days at a time, a last one alone
+    by_days = plugin.reduce(xx)
+    assert list(by_days.data_vars) == list(plugin.measurements)
+    xr.testing.assert_identical(whole, by_days)
