@@ -10,17 +10,18 @@ one (day, y, x) array per band; groups of one day in other CRSs are fused again 
 
 :func:`reduce_task` does this for strips of tile rows in turn (cut on the source COGs'
 tile rows where the budget allows) and reduces each with the plugin, so peak memory
-follows ``block_bytes`` instead of the whole time stack of the tile. Every statistic here
-is per pixel, so strips are independent.
+follows ``block_bytes`` of the plugin's stack instead of the whole time stack of the tile.
+Statistics are per pixel; a plugin whose ``reduce`` also looks at neighbours (morphology
+on the tile) declares how far in ``reduce_margin``, and each strip is loaded that much
+taller and its result cropped, so strips give what the whole tile gives.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import warnings
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -42,9 +43,17 @@ from .model import Task
 __all__ = ["load_task_data", "reduce_task", "native_geobox", "DEFAULT_BLOCK_BYTES"]
 
 DEFAULT_BLOCK_BYTES = 1024 * 2**20
-"""Most input bytes (bands as loaded, on the tile grid) held for one strip of the tile.
+"""Most bytes of the (day, y, x) stack the plugin builds (its bands after ``native_transform``
+and ``fuser``, on the tile grid) held for one strip of the tile.
 
 Enough for whole source COG tile rows of a 2048 px tile of 40 dates (see ``_strips``)."""
+
+FIRST_STRIP_ROWS = 256
+"""Rows of the first strip, which measures the stack's bytes per row, when the sources are not
+on the tile's grid (on it, the first strip ends on a source COG tile row boundary)."""
+
+MIN_STRIP_ROWS = 16
+"""Fewest rows of a strip, whatever the budget (the last one of a tile may be shorter)."""
 
 # datacube logs "Error opening source dataset" before raising; our InputError names the file
 logging.getLogger("datacube.storage._rio").setLevel(logging.CRITICAL)
@@ -142,19 +151,9 @@ def _groups(task: Task, plugin: Any) -> list[_Group]:
 
 
 def _pad_px(plugin: Any) -> int:
-    """Native pixels of margin so that morphology near block edges sees its neighbours.
-
-    Plugins keep their ordered ``[op, radius]`` lists in ``cloud_filters``, ``filters`` or
-    ``aerosol_filters`` (a list, or a mapping of lists); the reach is the sum of radii.
-    """
-    reach = 0
-    for attr in ("cloud_filters", "filters", "aerosol_filters"):
-        found = getattr(plugin, attr, None)
-        if not found:
-            continue
-        for filters in (found.values() if isinstance(found, Mapping) else [found]):
-            reach = max(reach, sum(int(math.ceil(float(r))) for _, r in filters))
-    return 4 + 2 * reach
+    """Native pixels of margin so that morphology near block edges sees its neighbours:
+    the plugin's ``morphology_reach`` twice over (room to spare), plus 4 for resampling kernels."""
+    return 4 + 2 * int(getattr(plugin, "morphology_reach", 0) or 0)
 
 
 def _load_group(g: _Group, plugin: Any, dst: GeoBox, pad: int) -> xr.Dataset:
@@ -278,16 +277,37 @@ def load_task_data(task: Task, plugin: Any, threads: int = 1) -> xr.Dataset:
 
 
 def reduce_task(task: Task, plugin: Any, block_bytes: int = DEFAULT_BLOCK_BYTES, threads: int = 1) -> xr.Dataset:
-    """``plugin.reduce`` over the tile, computed block by block (strips of rows of the tile)."""
+    """``plugin.reduce`` over the tile, computed strip by strip (rows of the tile).
+
+    The first strip is small (see ``_first_rows``); its stack tells how many bytes a row of
+    the stack this plugin builds really takes (pq: four booleans per uint8 SCL value), and
+    the other strips are as tall as ``block_bytes`` of that allows (``_strip_rows``). Each
+    strip is loaded ``plugin.reduce_margin`` rows taller above and below (within the tile),
+    so that morphology in ``reduce`` sees the neighbours a whole-tile reduce sees, and its
+    result is cropped back to the strip.
+    """
     groups = _groups(task, plugin)
-    ny, nx = task.geobox.shape.yx
+    tile = task.geobox
+    ny = tile.shape.y
+    margin = int(getattr(plugin, "reduce_margin", 0) or 0)
+    grid = _source_tile_rows(groups[0], tile)
+    strips = [(0, _first_rows(groups, tile, block_bytes, grid))]
     parts = []
     buffers: dict[str, np.ndarray] = {}
-    for y0, y1 in _strips(groups, task.geobox, block_bytes):
-        res = plugin.reduce(_load_block(groups, plugin, task.geobox[y0:y1, :], threads, buffers))
+    i = 0
+    while i < len(strips):  # the first strip appends the others
+        y0, y1 = strips[i]
+        i += 1
+        a, b = max(0, y0 - margin), min(ny, y1 + margin)
+        xx = _load_block(groups, plugin, tile[a:b, :], threads, buffers)
+        if i == 1:  # the others follow what a row of this stack takes
+            strips += _strips(y1, ny, _strip_rows(_stack_bytes(xx) / (b - a), block_bytes, margin), grid)
+        res = plugin.reduce(xx)
         res = res.compute() if hasattr(res, "compute") else res
+        if (a, b) != (y0, y1):
+            res = res.isel(y=slice(y0 - a, y1 - a))
         for name in res.data_vars:  # the next strip reuses the buffers: keep no view of them
-            if any(np.may_share_memory(res[name].data, b) for b in buffers.values()):
+            if any(np.may_share_memory(res[name].data, buf) for buf in buffers.values()):
                 res[name] = res[name].copy()
         parts.append(res)
     out = xr.concat(parts, "y") if len(parts) > 1 else parts[0]
@@ -296,23 +316,45 @@ def reduce_task(task: Task, plugin: Any, block_bytes: int = DEFAULT_BLOCK_BYTES,
     return out
 
 
-def _strips(groups: list[_Group], tile: GeoBox, block_bytes: int) -> list[tuple[int, int]]:
-    """Row ranges of the tile whose inputs fit ``block_bytes``, cut on the source COGs' tile rows.
+def _stack_bytes(xx: xr.Dataset) -> int:
+    return sum(int(v.nbytes) for v in xx.data_vars.values())
 
-    A compressed COG tile is decompressed whole by every read that touches it: strips cut
-    across source tiles decompress them once per strip. When a strip can hold whole source
-    tile rows, boundaries follow them; otherwise strips are as tall as the budget allows.
-    """
+
+def _first_rows(groups: list[_Group], tile: GeoBox, block_bytes: int, grid: tuple[int, int]) -> int:
+    """Rows of the first strip: to the first source COG tile row boundary ``MIN_STRIP_ROWS``
+    or more down (``FIRST_STRIP_ROWS`` when the sources are not on the tile's grid), fewer
+    when that many rows of the inputs (bands as loaded, on the tile grid) exceed ``block_bytes``."""
     ny, nx = tile.shape.yx
     days = len({g.day for g in groups})
     row_bytes = max(1, days * nx * sum(np.dtype(m.dtype).itemsize for m in groups[0].measurements))
-    rows = int(min(ny, max(16, block_bytes // row_bytes)))
-    period, phase = _source_tile_rows(groups[0], tile)
-    if period and rows >= period:
-        step = rows // period * period
-        cuts = list(range(phase + step - period if phase else step, ny, step))
-        return list(zip([0, *cuts], [*cuts, ny]))
-    return [(y0, min(ny, y0 + rows)) for y0 in range(0, ny, rows)]
+    period, phase = grid
+    probe = phase + period * max(0, -(-(MIN_STRIP_ROWS - phase) // period)) if period else FIRST_STRIP_ROWS
+    return int(min(ny, probe, max(MIN_STRIP_ROWS, block_bytes // row_bytes)))
+
+
+def _strip_rows(row_bytes: float, block_bytes: int, margin: int = 0) -> int:
+    """Rows of a strip whose stack (``row_bytes`` a row), with ``margin`` rows above and
+    below, fits ``block_bytes``; ``MIN_STRIP_ROWS`` at least."""
+    return max(MIN_STRIP_ROWS, int(block_bytes // max(1.0, row_bytes)) - 2 * margin)
+
+
+def _strips(y0: int, ny: int, rows: int, grid: tuple[int, int]) -> list[tuple[int, int]]:
+    """Row ranges from ``y0`` to ``ny`` of at most ``rows`` rows, cut on the source COGs' tile rows.
+
+    A compressed COG tile is decompressed whole by every read that touches it: strips cut
+    across source tiles decompress them once per strip. When a strip can hold whole source
+    tile rows (``grid``: rows per source tile row and the tile row of a boundary, see
+    ``_source_tile_rows``), strips end on their boundaries; otherwise they are ``rows`` tall.
+    """
+    period, phase = grid
+    out = []
+    while y0 < ny:
+        y1 = min(ny, y0 + rows)
+        if y1 < ny and period and rows >= period:
+            y1 = max(y0 + 1, y1 - (y1 - phase) % period)
+        out.append((y0, y1))
+        y0 = y1
+    return out
 
 
 def _source_tile_rows(g: _Group, tile: GeoBox) -> tuple[int, int]:

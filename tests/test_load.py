@@ -24,14 +24,13 @@ from statscore.task import TileIdx
 SHIFT = 7  # tile rows below the scenes' top edge: source tile boundaries fall mid-strip
 
 
-@pytest.fixture(scope="module")
-def tile_task(tmp_path_factory) -> Task:
-    root = tmp_path_factory.mktemp("load")
+def _tile_task(root: Path, product: str, plugin_name: str, plugin_config: dict | None = None, **scenes) -> Task:
+    """A task on the grid of the first generated scene less its top ``SHIFT`` rows, over the
+    scenes on that same grid."""
     write_products(root / "products")
-    generate_scenes(root / "data", product="s2_l2a", region="au-se-small", start="2020-01-01", end="2020-01-31",
-                    size_px=128, native=True, limit=12)
+    generate_scenes(root / "data", product=product, region="au-se-small", size_px=128, native=True, **scenes)
     fd = FileDatasets()
-    prod = root / "products" / "s2_l2a.odc-product.yaml"
+    prod = root / "products" / f"{product}.odc-product.yaml"
     fd.add_product(read_document(str(prod)), str(prod))
     dss = [fd.dataset(read_document(str(p)), p.as_uri()) for p in sorted((root / "data").rglob("*.odc-metadata.yaml"))]
     dss = [d for d in dss if d.crs == dss[0].crs and d.metadata_doc["grids"]["default"]["transform"]
@@ -40,10 +39,17 @@ def tile_task(tmp_path_factory) -> Task:
     grid = dss[0].metadata_doc["grids"]["default"]
     h, w = grid["shape"]
     gbox = GeoBox((h - SHIFT, w), Affine(*grid["transform"][:6]) * Affine.translation(0, SHIFT), dss[0].crs)
-    plugin = resolve_plugin("gm-s2", {})
-    return Task(product=output_product(RunConfig(plugin="gm-s2"), plugin, "file:///unused"),
+    plugin = resolve_plugin(plugin_name, plugin_config or {})
+    cfg = RunConfig(plugin=plugin_name, plugin_config=plugin_config or {})
+    return Task(product=output_product(cfg, plugin, "file:///unused"),
                 tile_index=TileIdx("2020-01--P1M", 0, 0), geobox=gbox,
                 time_range=Period.parse("2020-01--P1M"), datasets=tuple(dss))
+
+
+@pytest.fixture(scope="module")
+def tile_task(tmp_path_factory) -> Task:
+    return _tile_task(tmp_path_factory.mktemp("load"), "s2_l2a", "gm-s2", start="2020-01-01", end="2020-01-31",
+                      limit=12)
 
 
 def _row_bytes(task: Task, plugin) -> int:
@@ -64,15 +70,14 @@ def test_source_tile_rows_follow_the_cog_tiling(tile_task):
     assert phase == (-SHIFT) % block_rows  # the source's tile row boundary, in tile rows
 
 
-def test_strips_are_cut_on_source_tile_rows_within_the_budget(tile_task):
+def test_strips_are_cut_on_source_tile_rows_within_their_height(tile_task):
     plugin = resolve_plugin("gm-s2", {})
     groups = load._groups(tile_task, plugin)
     period, phase = load._source_tile_rows(groups[0], tile_task.geobox)
-    budget = _row_bytes(tile_task, plugin) * (2 * period + 5)
-    strips = load._strips(groups, tile_task.geobox, budget)
+    strips = load._strips(0, tile_task.geobox.shape.y, period + 5, (period, phase))
     assert strips[0][0] == 0 and strips[-1][1] == tile_task.geobox.shape.y
     assert all(a[1] == b[0] for a, b in zip(strips, strips[1:]))  # contiguous
-    assert all(b - a <= 2 * period + 5 for a, b in strips)
+    assert all(b - a <= period + 5 for a, b in strips)
     assert len(strips) > 1 and all((b - phase) % period == 0 for _, b in strips[:-1])
 
 
@@ -86,3 +91,55 @@ def test_reduced_by_strips_equals_reduced_whole(tile_task, name):
     for v in whole.data_vars:
         xr.testing.assert_equal(whole[v], thin[v])
         assert str(whole[v].attrs) == str(thin[v].attrs)  # str: nodata may be NaN
+
+
+def _spy_strips(monkeypatch) -> list[tuple[int, int]]:
+    """(rows, stack bytes) of every block ``reduce_task`` loads from now on."""
+    seen: list[tuple[int, int]] = []
+    real = load._load_block
+
+    def spy(groups, plugin, dst, *args, **kwargs):
+        xx = real(groups, plugin, dst, *args, **kwargs)
+        seen.append((dst.shape.y, load._stack_bytes(xx)))
+        return xx
+
+    monkeypatch.setattr(load, "_load_block", spy)
+    return seen
+
+
+def test_strips_are_sized_by_the_stack_the_plugin_builds(tile_task, monkeypatch):
+    plugin = resolve_plugin("pq", {})
+    whole = load.reduce_task(tile_task, plugin, block_bytes=2**40)
+    ny = tile_task.geobox.shape.y
+    row = load._stack_bytes(load.load_task_data(tile_task, plugin)) // ny
+    assert row == 4 * _row_bytes(tile_task, plugin)  # one uint8 SCL value -> valid, erased, erased_2_5, erased_0_5
+    seen = _spy_strips(monkeypatch)
+    thin = load.reduce_task(tile_task, plugin, block_bytes=row * 24)
+    # the first strip ends on the first source tile row boundary; the others hold 24 rows of stack
+    period, phase = load._source_tile_rows(load._groups(tile_task, plugin)[0], tile_task.geobox)
+    rows = [r for r, _ in seen]
+    assert rows[0] == phase and sum(rows) == ny and len(rows) >= 3
+    assert all(r == 24 for r in rows[1:-1]) and 0 < rows[-1] <= 24
+    assert all(nbytes == r * row for r, nbytes in seen)
+    for v in whole.data_vars:
+        xr.testing.assert_identical(whole[v], thin[v])
+
+
+@pytest.fixture(scope="module")
+def landsat_task(tmp_path_factory) -> Task:
+    return _tile_task(tmp_path_factory.mktemp("load-ls"), "ls8_c2l2_sr", "gm-ls-bitmask",
+                      start="2020-01-01", end="2020-03-31")
+
+
+def test_reduce_time_morphology_sees_across_strips(landsat_task, monkeypatch):
+    # gm-ls-bitmask grows the cloud mask on the tile, in reduce: a strip is loaded with the
+    # filters' reach above and below, so pixels near its edges see their neighbours
+    plugin = resolve_plugin("gm-ls-bitmask", {"filters": [["closing", 2], ["dilation", 3]]})
+    assert plugin.reduce_margin == 2 * 2 + 3
+    whole = load.reduce_task(landsat_task, plugin, block_bytes=2**40)
+    row = load._stack_bytes(load.load_task_data(landsat_task, plugin)) / landsat_task.geobox.shape.y
+    seen = _spy_strips(monkeypatch)
+    thin = load.reduce_task(landsat_task, plugin, block_bytes=int(row * (16 + 2 * plugin.reduce_margin)))
+    assert len(seen) >= 3 and all(r <= 16 + 2 * plugin.reduce_margin for r, _ in seen[1:])
+    for v in whole.data_vars:
+        xr.testing.assert_identical(whole[v], thin[v])

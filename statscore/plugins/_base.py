@@ -10,7 +10,9 @@ orchestration calls, in order:
    for a group of one), which returns the group as one time slice (time length 1);
 4. reprojection to the tile GeoBox, each band with ``plugin.resampling_for(band, dtype)``;
 5. ``plugin.reduce(xx)`` on the (time, y, x) Dataset -> Dataset of (y, x) bands named
-   and ordered as ``plugin.measurements``, with ``output_dtypes()`` / ``output_nodata()``;
+   and ordered as ``plugin.measurements``, with ``output_dtypes()`` / ``output_nodata()``
+   (possibly on strips of the tile, each with ``plugin.reduce_margin`` rows of context
+   above and below that are cropped off the result);
 6. ``plugin.rgba(result)`` -> optional uint8 (y, x, band=r,g,b,a) preview.
 
 Plugins are pure xarray/numpy transforms: numpy- or dask-backed input is accepted
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -29,7 +31,7 @@ import xarray as xr
 
 from ..errors import ConfigError, InputError
 
-__all__ = ["StatsPlugin", "CountPlugin", "RESAMPLING_METHODS", "count_by_days"]
+__all__ = ["StatsPlugin", "CountPlugin", "RESAMPLING_METHODS", "filters_reach", "count_by_days"]
 
 #: Resampling names accepted per band (GDAL/rasterio names, as datacube takes them).
 RESAMPLING_METHODS = ("nearest", "bilinear", "cubic", "cubic_spline", "lanczos", "average",
@@ -123,6 +125,27 @@ class StatsPlugin(ABC):
     def mask_bands(self) -> tuple[str, ...]:
         """Input bands holding classes or bit flags (never interpolated)."""
         return ()
+
+    @property
+    def morphology_reach(self) -> int:
+        """Pixels around a pixel that the plugin's morphology looks at: the largest
+        :func:`filters_reach` among its ``cloud_filters``, ``filters`` and
+        ``aerosol_filters`` (each a list of ``[op, radius]`` or a mapping of such lists)."""
+        reach = 0
+        for attr in ("cloud_filters", "filters", "aerosol_filters"):
+            found = getattr(self, attr, None)
+            if not found:
+                continue
+            for filters in (found.values() if isinstance(found, Mapping) else [found]):
+                reach = max(reach, filters_reach(filters))
+        return reach
+
+    @property
+    def reduce_margin(self) -> int:
+        """Tile pixels of context ``reduce`` needs around each output pixel (0: every
+        output pixel depends on its own time series only). A tile reduced in strips is
+        loaded this many rows beyond each strip, and the result cropped back."""
+        return 0
 
     # ---- the pipeline ----------------------------------------------------------------
 
@@ -220,6 +243,13 @@ def _check_resampling(resampling: Any) -> str | dict[str, str]:
     if isinstance(resampling, Mapping):
         return {str(k): one(v) for k, v in resampling.items()}
     return one(resampling)
+
+
+def filters_reach(filters: Iterable[Sequence[Any]]) -> int:
+    """Pixels around an output pixel that ordered ``[op, radius]`` morphology filters look
+    at: ``ceil(radius)`` per erosion or dilation, twice that per opening or closing (an
+    erosion then a dilation)."""
+    return sum(int(math.ceil(float(r))) * (2 if op in ("opening", "closing") else 1) for op, r in filters)
 
 
 COUNT_BLOCK_BYTES = 16 * 2**20

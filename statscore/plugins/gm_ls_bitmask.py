@@ -112,6 +112,11 @@ class StatsGMLSBitmask(StatsPlugin):
         out[self.aux_names["count"]] = None
         return out
 
+    @property
+    def reduce_margin(self) -> int:
+        """``filters`` run in ``reduce``, on the tile (as odc-stats does)."""
+        return self.morphology_reach
+
     def native_transform(self, xx: xr.Dataset) -> xr.Dataset:
         self._require(xx, self.input_bands)
         qa = xx[self.mask_band]

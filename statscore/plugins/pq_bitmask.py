@@ -136,6 +136,11 @@ class StatsPQLSBitmask(CountPlugin):
     def fuser(self, xx: xr.Dataset) -> xr.Dataset:
         return fuse_or(xx)
 
+    @property
+    def reduce_margin(self) -> int:
+        """``filters`` and ``aerosol_filters`` run in ``reduce``, on the tile."""
+        return self.morphology_reach
+
     def reduce(self, xx: xr.Dataset) -> xr.Dataset:
         need = ("keeps", "erased") + (("erased_aerosol",) if self.aerosol_band else ())
         self._require(xx, need, where="native_transform")

@@ -1,4 +1,5 @@
-"""Base behaviour: first-valid fuser, RGBA preview, resampling per band, counts by days."""
+"""Base behaviour: first-valid fuser, RGBA preview, resampling per band, counts by days,
+morphology reach and reduce margins."""
 
 from __future__ import annotations
 
@@ -91,3 +92,24 @@ def test_counts_by_days_equal_counts_of_the_whole_stack(rng, monkeypatch, name):
     by_days = plugin.reduce(xx)
     assert list(by_days.data_vars) == list(plugin.measurements)
     xr.testing.assert_identical(whole, by_days)
+
+
+def test_morphology_reach_counts_opening_and_closing_twice():
+    assert _base.filters_reach([("opening", 2), ("dilation", 5)]) == 9
+    assert _base.filters_reach([("closing", 1.5), ("erosion", 0.5)]) == 5
+    assert resolve_plugin("pq").morphology_reach == 9  # clear_2_5: the larger of its two filters
+    assert resolve_plugin("pq", filters={}).morphology_reach == 0
+
+
+@pytest.mark.parametrize("name", ["gm-s2", "gm-ls", "pq", "wofs-summary", "fc-percentiles", "tcw-percentiles"])
+def test_plugins_whose_reduce_is_per_pixel_need_no_margin(name):
+    # their morphology (if any) runs in native_transform/fuser, on the native grid
+    assert resolve_plugin(name).reduce_margin == 0
+
+
+def test_reduce_time_filters_set_the_margin():
+    assert resolve_plugin("gm-ls-bitmask").reduce_margin == 0  # no filters
+    assert resolve_plugin("gm-ls-bitmask", filters=[["opening", 2], ["dilation", 5]]).reduce_margin == 9
+    p = resolve_plugin("pq-ls-bitmask", aerosol_band="SR_QA_AEROSOL", filters={"clear_1": [["dilation", 1]]},
+                       aerosol_filters={"clear_3_aerosol": [["closing", 3]]})
+    assert p.reduce_margin == 6
