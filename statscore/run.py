@@ -201,6 +201,7 @@ def process_task(task: Task, plugin: Any, cfg: RunConfig, threads: int) -> list[
     """Load, reduce and write one task; returns the files written."""
     import dask
 
+    from .algo import kernel_threads
     from .load import DEFAULT_BLOCK_BYTES, reduce_task
     from .outputs import CogOptions, write_task_outputs
 
@@ -208,7 +209,8 @@ def process_task(task: Task, plugin: Any, cfg: RunConfig, threads: int) -> list[
     limit = parse_memory(cfg.memory_limit) or mem
     # a block's inputs take a quarter of the memory we may use, within the default budget
     block = min(DEFAULT_BLOCK_BYTES, limit // 4) if limit else DEFAULT_BLOCK_BYTES
-    with dask.config.set(scheduler="threads", num_workers=threads):
+    # --threads bounds the numba kernels too (a plugin's own num_threads still wins)
+    with dask.config.set(scheduler="threads", num_workers=threads), kernel_threads(threads):
         result = reduce_task(task, plugin, block_bytes=block, threads=threads)
         rgba = plugin.rgba(result)
         if rgba is not None and hasattr(rgba, "compute"):

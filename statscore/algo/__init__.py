@@ -5,6 +5,7 @@ medoid, mask morphology.
 ``smad_pcm``, ``emad_pcm``, ``bcmad_pcm``).
 """
 
+from ._parallel import threads as kernel_threads
 from .count import clear_count, count_valid
 from .geomedian import (
     DEFAULT_BLOCK_BYTES,
@@ -32,6 +33,7 @@ __all__ = [
     "erosion",
     "geomedian_mads",
     "geomedian_with_mads",
+    "kernel_threads",
     "mask_cleanup",
     "medoid",
     "medoid_composite",

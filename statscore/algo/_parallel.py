@@ -16,9 +16,12 @@ def max_threads() -> int:
 
 
 def resolve_threads(num_threads: int | None) -> int:
-    """``None`` means all available; more than available is clipped (not an error)."""
+    """``None`` means the calling thread's numba setting: all cores unless a caller lowered
+    it (``odc-stats run --threads``, or a loader thread that is itself one of several
+    workers: nesting parallel kernels there oversubscribes the cores). More than available
+    is clipped (not an error)."""
     if num_threads is None:
-        return max_threads()
+        return numba.get_num_threads()
     if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
         raise ConfigError(f"num_threads must be a positive integer or None, got {num_threads!r}")
     return min(num_threads, max_threads())

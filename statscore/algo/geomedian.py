@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import ConfigError, InputError
 from . import _geomedian as _k
-from ._parallel import threads
+from ._parallel import resolve_threads, threads
 
 __all__ = [
     "GeomedianMads",
@@ -361,9 +361,7 @@ def geomedian_with_mads(
     row_bytes = max(1, nb * nt * nx * dtype.itemsize)
     rows = int(max(1, min(ny, block_bytes // row_bytes)))
     if num_threads != 1:  # rows are shared among threads: give each a few, whatever the budget
-        import numba
-
-        rows = min(ny, max(rows, 4 * (num_threads or numba.config.NUMBA_NUM_THREADS)))
+        rows = min(ny, max(rows, 4 * resolve_threads(num_threads)))
     chunks = getattr(first.data, "chunks", None)
     if chunks is not None and len(set(chunks[1][:-1])) <= 1 and chunks[1][0] <= rows:
         rows = max(chunks[1][0], rows // chunks[1][0] * chunks[1][0])  # whole dask chunks

@@ -98,10 +98,20 @@ def _check_radius(radius: Any) -> float:
     return float(radius)
 
 
+#: Below this many pixels a mask is dilated on one thread: starting the parallel loops
+#: costs more than they save (and much more on a busy machine, where the other threads
+#: wait for a core).
+SMALL_MASK_PX = 1 << 18
+
+
 def _dilation3(m: np.ndarray, radius: float) -> np.ndarray:
     out = np.empty_like(m)
     _dilate(m, _half_widths(radius), out)
     return out
+
+
+def _threads_for(m: np.ndarray, num_threads: int | None) -> int | None:
+    return 1 if m.size < SMALL_MASK_PX else num_threads
 
 
 def dilation(mask: np.ndarray, radius: float, num_threads: int | None = None) -> np.ndarray:
@@ -110,7 +120,7 @@ def dilation(mask: np.ndarray, radius: float, num_threads: int | None = None) ->
     r = _check_radius(radius)
     if r < 1:
         return m.reshape(shape).copy()
-    with threads(num_threads):
+    with threads(_threads_for(m, num_threads)):
         return _dilation3(m, r).reshape(shape)
 
 
@@ -120,7 +130,7 @@ def erosion(mask: np.ndarray, radius: float, num_threads: int | None = None) -> 
     r = _check_radius(radius)
     if r < 1:
         return m.reshape(shape).copy()
-    with threads(num_threads):
+    with threads(_threads_for(m, num_threads)):
         return ~_dilation3(~m, r).reshape(shape)
 
 

@@ -98,3 +98,31 @@ def test_bad_filters():
         mask_cleanup(m, [("dilaton", 2)])
     with pytest.raises(ConfigError, match="radius"):
         mask_cleanup(m, [("dilation", -1)])
+
+
+def test_unset_num_threads_follows_the_callers_setting():
+    """``odc-stats run --threads 1`` (and loader threads) lower numba's thread count for the
+    calling thread: kernels asked for no particular count must follow it, not take every core."""
+    import numba
+
+    from statscore.algo import kernel_threads
+    from statscore.algo._parallel import resolve_threads
+
+    with kernel_threads(1):
+        assert resolve_threads(None) == 1
+        assert numba.get_num_threads() == 1
+    assert resolve_threads(None) == numba.get_num_threads()
+
+
+def test_small_and_large_masks_dilate_alike_on_any_thread_count():
+    """Masks below SMALL_MASK_PX run on one thread; the result must not depend on that."""
+    from statscore.algo.morphology import SMALL_MASK_PX
+
+    rng = np.random.default_rng(5)
+    side = int(np.sqrt(SMALL_MASK_PX)) + 8
+    for shape in ((1, 40, 40), (1, side, side)):
+        m = rng.random(shape) > 0.97
+        one = dilation(m, 3, num_threads=1)
+        many = dilation(m, 3, num_threads=None)
+        np.testing.assert_array_equal(one, many)
+        assert one.sum() > m.sum()
