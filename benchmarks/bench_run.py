@@ -1,13 +1,14 @@
 """One tile end to end, ours vs odc-stats 1.9.14, same inputs and cache, same run: wall
-time and peak memory ratios for gm-s2 and pq, and the outputs compared.
+time and peak memory ratios for gm-s2 and pq at several tile sizes, and the outputs compared.
 
-Inputs: native 10 m Sentinel-2 L2A scenes of one MGRS tile (56HLH), 40 dates, and a
-2048 x 2048 px tile of a custom ``epsg:32756;10;2048`` grid inside them: the scale the
-issue gives (odc-stats: 145 s, 6.6 GiB on these 2 cores). The scenes are written once
-under ``bench-output/run/`` and reused by later runs (writing them takes ~10 minutes).
-odc-stats is given ``work_chunks: [512, 512]`` (it fails at that size without it).
-2 threads each; the whole process (start-up included) is timed, and peak memory is the
-resident set of the process tree sampled every 50 ms.
+Inputs: native 10 m Sentinel-2 L2A scenes of one MGRS tile (56HLH), 40 dates, and one
+tile of a custom ``epsg:32756;10;<size>`` grid inside them, for sizes 256 to 2048 px
+(2048: the scale the issue gives, odc-stats 145 s and 6.6 GiB on these 2 cores). The
+scenes are written once per size under ``bench-output/run/`` and reused by later runs
+(about 40 minutes in all the first time, most of it for 2048). odc-stats is given
+``work_chunks: [512, 512]`` (it fails at 2048 px without it). 2 threads each; the whole
+process (start-up included) is timed, and peak memory is the resident set of the
+process tree sampled every 50 ms. ``--quick``: 256 px, 12 dates.
 """
 
 from __future__ import annotations
@@ -19,34 +20,41 @@ from pathlib import Path
 
 from benchmarks._runscene import compare, make_task, ours_cmd, ref_cmd, run_measured
 
-TILE, DATES = 2048, 40
+SIZES, DATES = (256, 512, 1024, 2048), 40
 ROOT = (Path(os.environ.get("STATSCORE_BENCH_DIR", "bench-output")) / "run").resolve()
 
 
 def main(quick: bool = False) -> None:
-    tile, dates = (256, 12) if quick else (TILE, DATES)
-    t0 = time.perf_counter()
-    db = make_task(ROOT, tile, dates=dates)
-    print(f"inputs: {tile} x {tile} px tile, {_datasets(db)} datasets, ready in {time.perf_counter() - t0:.0f} s "
-          f"({ROOT})", flush=True)
-    for plugin in ("gm-s2", "pq"):
-        ours_out, ref_out = ROOT / f"ours-{plugin}-{tile}", ROOT / f"ref-{plugin}-{tile}"
-        for d in (ours_out, ref_out):
-            shutil.rmtree(d, ignore_errors=True)
-        t_o, m_o, r_o = run_measured(ours_cmd(db, plugin, ours_out))
-        t_r, m_r, r_r = run_measured(ref_cmd(db, plugin, ref_out, work_chunk=min(512, tile)))
-        if r_o.returncode != 0 or r_r.returncode != 0:
-            print(f"{plugin}: FAILED ours rc={r_o.returncode} {r_o.stderr[-500:]} ref rc={r_r.returncode} "
-                  f"{r_r.stderr[-500:]}")
-            continue
-        cmp = compare(ours_out, ref_out)
-        worst = max(cmp["bands"].items(), key=lambda kv: kv[1]["max_abs"])
-        print(f"{plugin}: ours {t_o:.1f} s {m_o / 2**30:.2f} GiB | odc-stats {t_r:.1f} s {m_r / 2**30:.2f} GiB | "
-              f"speed-up {t_r / t_o:.1f}x, memory {m_o / m_r:.2f}x", flush=True)
-        print(f"   same file names: {cmp['same_names']}, same dataset id: {cmp['same_id']}, "
-              f"largest band difference: {worst[0]} {worst[1]['max_abs']:.3g}", flush=True)
+    """``STATSCORE_BENCH_SIZES=512,2048`` picks sizes (default: all of ``SIZES``)."""
+    sizes = [int(v) for v in os.environ.get("STATSCORE_BENCH_SIZES", "").split(",") if v] or list(SIZES)
+    runs = [(256, 12)] if quick else [(px, DATES) for px in sizes]
+    for tile, dates in runs:
+        t0 = time.perf_counter()
+        db = make_task(ROOT, tile, dates=dates)
+        print(f"inputs: {tile} x {tile} px tile, {dates} dates, {_datasets(db)} datasets, ready in "
+              f"{time.perf_counter() - t0:.0f} s ({ROOT})", flush=True)
+        for plugin in ("gm-s2", "pq"):
+            _compare_one(db, plugin, tile)
     _failure_exit()
     print("targets: >= 3x faster, <= 0.5x peak memory, a failed task exits within seconds")
+
+
+def _compare_one(db: Path, plugin: str, tile: int) -> None:
+    ours_out, ref_out = ROOT / f"ours-{plugin}-{tile}", ROOT / f"ref-{plugin}-{tile}"
+    for d in (ours_out, ref_out):
+        shutil.rmtree(d, ignore_errors=True)
+    t_o, m_o, r_o = run_measured(ours_cmd(db, plugin, ours_out))
+    t_r, m_r, r_r = run_measured(ref_cmd(db, plugin, ref_out, work_chunk=min(512, tile)))
+    if r_o.returncode != 0 or r_r.returncode != 0:
+        print(f"{plugin} {tile} px: FAILED ours rc={r_o.returncode} {r_o.stderr[-500:]} ref rc={r_r.returncode} "
+              f"{r_r.stderr[-500:]}")
+        return
+    cmp = compare(ours_out, ref_out)
+    worst = max(cmp["bands"].items(), key=lambda kv: kv[1]["max_abs"])
+    print(f"{plugin} {tile} px: ours {t_o:.1f} s {m_o / 2**30:.2f} GiB | odc-stats {t_r:.1f} s "
+          f"{m_r / 2**30:.2f} GiB | speed-up {t_r / t_o:.1f}x, memory {m_o / m_r:.2f}x", flush=True)
+    print(f"   same file names: {cmp['same_names']}, same dataset id: {cmp['same_id']}, "
+          f"largest band difference: {worst[0]} {worst[1]['max_abs']:.3g}", flush=True)
 
 
 def _failure_exit() -> None:
