@@ -304,6 +304,7 @@ def reduce_task(task: Task, plugin: Any, block_bytes: int = DEFAULT_BLOCK_BYTES,
             strips += _strips(y1, ny, _strip_rows(_stack_bytes(xx) / (b - a), block_bytes, margin), grid)
         res = plugin.reduce(xx)
         res = res.compute() if hasattr(res, "compute") else res
+        del xx  # a taller next strip replaces the buffers: let this stack go first
         if (a, b) != (y0, y1):
             res = res.isel(y=slice(y0 - a, y1 - a))
         for name in res.data_vars:  # the next strip reuses the buffers: keep no view of them

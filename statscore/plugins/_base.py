@@ -252,7 +252,7 @@ def filters_reach(filters: Iterable[Sequence[Any]]) -> int:
     return sum(int(math.ceil(float(r))) * (2 if op in ("opening", "closing") else 1) for op, r in filters)
 
 
-COUNT_BLOCK_BYTES = 16 * 2**20
+COUNT_BLOCK_BYTES = 4 * 2**20
 """Most bytes of one boolean (time, y, x) temporary that :func:`count_by_days` lets a count make."""
 
 
