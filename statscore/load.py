@@ -216,7 +216,10 @@ def _load_block(groups: list[_Group], plugin: Any, dst: GeoBox, threads: int = 1
     if threads > 1 and len(groups) > 1:  # reads and warps release the GIL
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(max_workers=threads) as pool:
+        from .algo import one_kernel_thread
+
+        # the loaders are the parallelism here: their morphology must not start threads of its own
+        with ThreadPoolExecutor(max_workers=threads, initializer=one_kernel_thread) as pool:
             ahead = 2 * threads  # groups in flight: bounded so finished ones never pile up
             pending = [(g, pool.submit(_load_group, g, plugin, dst, pad)) for g in groups[:ahead]]
             nxt = ahead

@@ -5,6 +5,7 @@ medoid, mask morphology.
 ``smad_pcm``, ``emad_pcm``, ``bcmad_pcm``).
 """
 
+from ._parallel import one_kernel_thread
 from ._parallel import threads as kernel_threads
 from .count import clear_count, count_valid
 from .geomedian import (
@@ -35,6 +36,7 @@ __all__ = [
     "geomedian_with_mads",
     "kernel_threads",
     "mask_cleanup",
+    "one_kernel_thread",
     "medoid",
     "medoid_composite",
     "nangeomedian_pcm",

@@ -44,3 +44,9 @@ def threads(num_threads: int | None) -> Iterator[int]:
     finally:
         numba.set_parallel_chunksize(old_chunk)
         numba.set_num_threads(old_n)
+
+
+def one_kernel_thread() -> None:
+    """Make the calling thread's kernels (those given no ``num_threads``) run on it alone:
+    for worker threads that are themselves the parallelism, such as the group loaders."""
+    numba.set_num_threads(1)

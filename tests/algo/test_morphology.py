@@ -126,3 +126,13 @@ def test_small_and_large_masks_dilate_alike_on_any_thread_count():
         many = dilation(m, 3, num_threads=None)
         np.testing.assert_array_equal(one, many)
         assert one.sum() > m.sum()
+
+
+def test_loader_threads_run_their_kernels_on_one_thread():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from statscore.algo import one_kernel_thread
+    from statscore.algo._parallel import resolve_threads
+
+    with ThreadPoolExecutor(max_workers=2, initializer=one_kernel_thread) as pool:
+        assert {pool.submit(resolve_threads, None).result() for _ in range(4)} == {1}
