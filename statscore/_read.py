@@ -12,15 +12,21 @@ nearest where pixels are scaled, several datasets in one time slice, custom fuse
 netCDF/HDF, extra dimensions) goes through datacube's own ``reproject_and_fuse``. The
 result is the ``xarray.Dataset`` ``Datacube.load_data`` returns, value for value
 (tests/test_read.py compares them).
+
+:func:`warp_bands` puts such a group onto a tile grid in another CRS: what odc-geo's
+``xr_reproject`` gives band by band, in one GDAL warp per group of like bands (one dtype,
+resampling and nodata) instead of one per band, each of which sets up its transformation
+anew (tests/test_warp_bands.py compares them).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import rasterio
+import rasterio.warp
 import xarray as xr
 from datacube import Datacube
 from datacube.model import Dataset
@@ -29,9 +35,12 @@ from datacube.storage._load import reproject_and_fuse
 from datacube.storage._rio import _is_hdf, _url2rasterio
 from datacube.utils.math import num2numpy, valid_mask
 from odc.geo.geobox import GeoBox
-from odc.geo.xr import xr_coords
+from odc.geo.math import is_nodata_empty, maybe_int, resolve_fill_value, resolve_nodata
+from odc.geo.warp import resampling_s2rio
+from odc.geo.xr import xr_coords, xr_reproject
+from rasterio.enums import Resampling
 
-__all__ = ["load_group"]
+__all__ = ["load_group", "warp_bands"]
 
 _NEAREST = ("nearest", "near", 0)
 
@@ -158,3 +167,154 @@ def _same_crs(wkt: str, crs: Any) -> bool:
 
         _CRS_SAME[key] = CRS(wkt) == crs
     return _CRS_SAME[key]
+
+
+
+# Resamplings for which one multi-band GDAL warp gives, band for band, what a warp of each
+# band alone gives (GDAL 3.12, rasterio 1.5), provided the bands share their nodata pixels
+# (a one-band warp skips a target pixel whose nearest source pixel is nodata; a multi-band
+# one only where it is nodata in every band). Measured, not documented: GDAL's multi-band
+# cubic, lanczos and sum kernels round integers differently (off by one), so those are
+# warped a plane at a time.
+_MULTIBAND_SAFE = frozenset(("nearest", "bilinear", "cubic_spline", "average", "mode", "min", "max",
+                             "med", "q1", "q3", "rms"))
+_WARP_MEM_MB = 64  # GDAL's default warp memory limit, which the one-band warps run under
+_REPROJECT_SKIP_ATTRS = frozenset(("crs", "crs_wkt", "grid_mapping", "gcps", "epsg", "nodata", "_FillValue"))
+
+
+def warp_bands(xx: xr.Dataset, dst: GeoBox, resampling_for: Callable[[str, Any], Any]) -> xr.Dataset:
+    """Every band of ``xx`` onto ``dst``: what ``odc.geo.xr.xr_reproject`` gives band by band
+    (``resampling_for(name, dtype)``, ``dst_nodata`` from the band's ``nodata`` attribute,
+    the band's attributes kept; the dataset's less ``crs`` and ``grid_mapping``), value for
+    value, in one GDAL warp per group of like bands.
+
+    Each warp sets up its coordinate transformation (~10 ms, even for a small array), so
+    planes of one dtype, resampling and nodata go through ``rasterio.warp.reproject``
+    together as one (plane, y, x) stack. Bands whose spatial dimensions are not the last
+    two go through ``xr_reproject`` itself.
+    """
+    src = xx.odc.geobox
+    ny, nx = src.shape.yx
+    out: dict[str, xr.DataArray] = {}
+    kept: dict[str, tuple[np.ndarray, Any]] = {}  # name: (warped planes, dst nodata)
+    nodatas: dict[str, tuple[Any, Any]] = {}  # name: (src nodata, fill value)
+    jobs: dict[tuple, list[tuple[str, int]]] = {}  # like planes: (band, plane index)
+    for name, band in xx.data_vars.items():
+        name, method = str(name), resampling_for(str(name), band.dtype)
+        if band.dims[-2:] != tuple(src.dimensions):
+            r = xr_reproject(band, dst, resampling=method, dst_nodata=band.attrs.get("nodata"))
+            r.attrs.update(band.attrs)
+            out[name] = r
+            continue
+        src_nodata = resolve_nodata("auto", band.dtype, band.odc.nodata)
+        dst_nodata = resolve_nodata(band.attrs.get("nodata"), band.dtype, src_nodata)
+        fill = resolve_fill_value(dst_nodata, src_nodata, band.dtype)
+        n = int(np.prod(band.shape[:-2], dtype=int))
+        kept[name] = (np.empty((n, *dst.shape.yx), band.dtype), dst_nodata)
+        nodatas[name] = (src_nodata, fill)
+        rio = resampling_s2rio(method) if isinstance(method, str) else Resampling(method)
+        key = (band.dtype.str, rio, _nodata_key(src_nodata), _nodata_key(fill))
+        jobs.setdefault(key, []).extend((name, i) for i in range(n))
+    for (_, method, _, _), planes in jobs.items():
+        src_nodata, fill = nodatas[planes[0][0]]
+        arrays = {name: xx[name].values.reshape(-1, ny, nx) for name in {p[0] for p in planes}}
+        for part in _like_planes(planes, arrays, method, src_nodata, dst):
+            stack = np.stack([arrays[name][i] for name, i in part])
+            res = _warp_stack(stack, src, dst, method, src_nodata, fill)
+            for (name, i), plane in zip(part, res):
+                kept[name][0][i] = plane
+    result = {}
+    for name, band in xx.data_vars.items():
+        name = str(name)
+        if name in out:
+            result[name] = out[name]
+        else:
+            data, dst_nodata = kept[name]
+            result[name] = _like_xr_reproject(band, data.reshape(*band.shape[:-2], *dst.shape.yx), dst, dst_nodata)
+    res = xr.Dataset(result)
+    res.attrs.update({k: v for k, v in xx.attrs.items() if k not in ("crs", "grid_mapping")})
+    return res
+
+
+def _nodata_key(v: Any) -> Any:
+    """A dict key for a nodata value: NaN equals NaN, 0 equals 0.0 (GDAL takes a double)."""
+    if v is None:
+        return None
+    f = float(v)
+    return "nan" if np.isnan(f) else f
+
+
+def _nodata_mask(a: np.ndarray, nodata: Any) -> np.ndarray | None:
+    """The pixels GDAL takes as nodata in ``a`` (NaN too, in floats); None where it takes none."""
+    floating = np.issubdtype(a.dtype, np.floating)
+    if nodata is None and not floating:
+        return None
+    mask = np.isnan(a) if floating else np.zeros(a.shape, bool)
+    if nodata is not None and not np.isnan(float(nodata)):
+        mask |= a == np.asarray(nodata).astype(a.dtype)
+    return mask
+
+
+def _like_planes(planes: list[tuple[str, int]], arrays: dict[str, np.ndarray], method: Resampling,
+                 src_nodata: Any, dst: GeoBox) -> list[list[tuple[str, int]]]:
+    """``planes`` in lists that one multi-band warp each gives as one warp per plane would:
+    planes sharing their nodata pixels (any, for nearest), where the resampling allows it and
+    a one-plane warp is not cut into chunks (chunks change the approximated transformation)."""
+    a = arrays[planes[0][0]]
+    item = 2 if a.dtype.name in ("bool", "int8") else a.dtype.itemsize
+    # more than GDAL's cost of a one-plane warp: pixels, validity masks and densities
+    cost = (a.shape[-2] * a.shape[-1] + dst.shape.y * dst.shape.x) * (item + 9)
+    if len(planes) == 1 or method.name not in _MULTIBAND_SAFE or cost > _WARP_MEM_MB * 2**20:
+        return [[p] for p in planes]
+    if method == Resampling.nearest:
+        return [planes]
+    parts: list[tuple[np.ndarray | None, list[tuple[str, int]]]] = []
+    for name, i in planes:
+        mask = _nodata_mask(arrays[name][i], src_nodata)
+        for m, part in parts:
+            if (m is None) == (mask is None) and (m is None or np.array_equal(m, mask)):
+                part.append((name, i))
+                break
+        else:
+            parts.append((mask, [(name, i)]))
+    return [part for _, part in parts]
+
+
+def _warp_stack(stack: np.ndarray, src: GeoBox, dst: GeoBox, method: Resampling, src_nodata: Any,
+                fill: Any) -> np.ndarray:
+    """``odc.geo.warp.rio_reproject``'s ``rasterio.warp.reproject`` call, on a (plane, y, x) stack:
+    booleans warped as 0/255 bytes, int8 as int16 (GDAL warps neither)."""
+    out = np.full((len(stack), *dst.shape.yx), fill, dtype=stack.dtype)
+    if stack.dtype == np.bool_:
+        src_arr = np.where(stack, np.uint8(255), np.uint8(0))
+        dst_arr = np.where(out, np.uint8(255), np.uint8(0))
+    elif stack.dtype == np.int8:
+        src_arr, dst_arr = stack.astype(np.int16), out.astype(np.int16)
+    else:
+        src_arr, dst_arr = stack, out
+    rasterio.warp.reproject(
+        src_arr, dst_arr, src_transform=src.transform, src_crs=str(src.crs), dst_transform=dst.transform,
+        dst_crs=str(dst.crs), resampling=method, src_nodata=src_nodata, dst_nodata=fill,
+        warp_mem_limit=_WARP_MEM_MB * len(stack), XSCALE=1, YSCALE=1)
+    if stack.dtype == np.bool_:
+        np.copyto(out, dst_arr > 127, casting="unsafe")
+    elif dst_arr is not out:
+        np.copyto(out, dst_arr, casting="unsafe")
+    return out
+
+
+def _like_xr_reproject(band: xr.DataArray, data: np.ndarray, dst: GeoBox, dst_nodata: Any) -> xr.DataArray:
+    """``data`` with the coordinates and attributes ``xr_reproject(band, dst)`` gives it, then
+    ``band``'s own attributes over them."""
+    sdims = set(band.dims[-2:])
+    coords = {k: c for k, c in band.coords.items()
+              if not (c.ndim == 0 and ("spatial_ref" in c.attrs or "crs_wkt" in c.attrs))
+              and sdims.isdisjoint(c.dims)}
+    coords.update(xr_coords(dst))
+    attrs = {k: v for k, v in band.attrs.items() if k not in _REPROJECT_SKIP_ATTRS}
+    if not is_nodata_empty(dst_nodata):
+        attrs.update({k: maybe_int(float(dst_nodata), 1e-6) for k in ("nodata", "_FillValue")})
+    attrs.update(band.attrs)
+    out = xr.DataArray(data, coords=coords, dims=(*band.dims[:-2], *dst.dimensions), attrs=attrs)
+    out.encoding["grid_mapping"] = "spatial_ref"
+    return out
