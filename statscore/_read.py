@@ -217,21 +217,23 @@ def warp_bands(xx: xr.Dataset, dst: GeoBox, resampling_for: Callable[[str, Any],
         jobs.setdefault(key, []).extend((name, i) for i in range(n))
     for (_, method, _, _), planes in jobs.items():
         src_nodata, fill = nodatas[planes[0][0]]
-        arrays = {name: xx[name].values.reshape(-1, ny, nx) for name in {p[0] for p in planes}}
+        arrays = {name: xx.variables[name].values.reshape(-1, ny, nx) for name in {p[0] for p in planes}}
         for part in _like_planes(planes, arrays, method, src_nodata, dst):
             stack = np.stack([arrays[name][i] for name, i in part])
             res = _warp_stack(stack, src, dst, method, src_nodata, fill)
             for (name, i), plane in zip(part, res):
                 kept[name][0][i] = plane
-    result = {}
-    for name, band in xx.data_vars.items():
+    sdims = set(src.dimensions)
+    band_dims = [set(xx.variables[name].dims) for name in kept]
+    coords = {k: c.variable for k, c in xx.coords.items()  # those xr_reproject keeps of some band
+              if not (c.ndim == 0 and ("spatial_ref" in c.attrs or "crs_wkt" in c.attrs))
+              and sdims.isdisjoint(c.dims) and any(set(c.dims) <= d for d in band_dims)}
+    coords.update({k: c.variable for k, c in xr_coords(dst).items()})
+    result: dict[str, Any] = {}
+    for name, var in xx.data_vars.items():
         name = str(name)
-        if name in out:
-            result[name] = out[name]
-        else:
-            data, dst_nodata = kept[name]
-            result[name] = _like_xr_reproject(band, data.reshape(*band.shape[:-2], *dst.shape.yx), dst, dst_nodata)
-    res = xr.Dataset(result)
+        result[name] = out[name] if name in out else _like_xr_reproject(var.variable, *kept[name], dst)
+    res = xr.Dataset(result, coords=coords)
     res.attrs.update({k: v for k, v in xx.attrs.items() if k not in ("crs", "grid_mapping")})
     return res
 
@@ -303,18 +305,13 @@ def _warp_stack(stack: np.ndarray, src: GeoBox, dst: GeoBox, method: Resampling,
     return out
 
 
-def _like_xr_reproject(band: xr.DataArray, data: np.ndarray, dst: GeoBox, dst_nodata: Any) -> xr.DataArray:
-    """``data`` with the coordinates and attributes ``xr_reproject(band, dst)`` gives it, then
-    ``band``'s own attributes over them."""
-    sdims = set(band.dims[-2:])
-    coords = {k: c for k, c in band.coords.items()
-              if not (c.ndim == 0 and ("spatial_ref" in c.attrs or "crs_wkt" in c.attrs))
-              and sdims.isdisjoint(c.dims)}
-    coords.update(xr_coords(dst))
+def _like_xr_reproject(band: xr.Variable, data: np.ndarray, dst_nodata: Any, dst: GeoBox) -> xr.Variable:
+    """``data`` as ``xr_reproject(band, dst)`` gives it (attributes, encoding), then ``band``'s
+    own attributes over them."""
     attrs = {k: v for k, v in band.attrs.items() if k not in _REPROJECT_SKIP_ATTRS}
     if not is_nodata_empty(dst_nodata):
         attrs.update({k: maybe_int(float(dst_nodata), 1e-6) for k in ("nodata", "_FillValue")})
     attrs.update(band.attrs)
-    out = xr.DataArray(data, coords=coords, dims=(*band.dims[:-2], *dst.dimensions), attrs=attrs)
-    out.encoding["grid_mapping"] = "spatial_ref"
-    return out
+    dims = (*band.dims[:-2], *dst.dimensions)
+    return xr.Variable(dims, data.reshape(*band.shape[:-2], *dst.shape.yx), attrs,
+                       encoding={"grid_mapping": "spatial_ref"})
