@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -39,6 +39,7 @@ from rasterio.errors import NotGeoreferencedWarning
 from ._read import _band_info, _same_crs, load_group
 from .errors import InputError
 from .model import Task
+from .plugins import DaySumPlugin, add_sums
 
 __all__ = ["load_task_data", "reduce_task", "native_geobox", "DEFAULT_BLOCK_BYTES"]
 
@@ -190,28 +191,70 @@ def _unpadded(g: _Group, plugin: Any, gbox: GeoBox, dst: GeoBox, pad: int) -> di
 
 def _load_block(groups: list[_Group], plugin: Any, dst: GeoBox, threads: int = 1,
                 buffers: dict[str, np.ndarray] | None = None) -> xr.Dataset:
-    """The (day, y, x) stack of ``dst``: each group is written into it as soon as it is ready.
+    """The (day, y, x) stack of ``dst``: each day is written into it as soon as it is ready.
 
     Filling one preallocated array per band keeps a block's memory at the stack itself
     plus the groups in flight (a few per thread), instead of every group and then their
     concatenation.
     """
-    pad = _pad_px(plugin)
     days = sorted({g.day for g in groups})
-    parts_of_day = {day: sum(1 for g in groups if g.day == day) for day in days}
-    waiting: dict[np.datetime64, list[xr.Dataset]] = defaultdict(list)
     stack: _Stack | None = None
 
-    def place(g: _Group, xx: xr.Dataset) -> None:
+    def put(day: np.datetime64, one: xr.Dataset) -> None:
         nonlocal stack
+        if stack is None:
+            stack = _Stack(one, days, buffers)
+        stack.put(days.index(day), one)
+
+    _load_days(groups, plugin, dst, threads, put)
+    assert stack is not None
+    return stack.dataset()
+
+
+class _Sums:
+    """``plugin.day_sums`` added up over the days as they arrive: a DaySumPlugin's reduce
+    without the (day, y, x) stack."""
+
+    def __init__(self, plugin: Any) -> None:
+        self.plugin = plugin
+        self.total: dict[str, xr.DataArray] = {}
+        self.day_bytes = 0
+        self.days = 0
+
+    def put(self, day: np.datetime64, one: xr.Dataset) -> None:
+        self.day_bytes = max(self.day_bytes, _stack_bytes(one))
+        self.days += 1
+        add_sums(self.total, self.plugin.day_sums(one))
+
+    def held_bytes(self, threads: int) -> int:
+        """The sums, and the days that may be in flight while they are added up (as many
+        groups as ``_load_days`` keeps submitted, and the one being added)."""
+        in_flight = min(self.days, 2 * threads + 1)
+        return sum(int(v.nbytes) for v in self.total.values()) + in_flight * self.day_bytes
+
+
+def _sum_block(groups: list[_Group], plugin: Any, dst: GeoBox, threads: int = 1) -> _Sums:
+    sums = _Sums(plugin)
+    _load_days(groups, plugin, dst, threads, sums.put)
+    return sums
+
+
+def _load_days(groups: list[_Group], plugin: Any, dst: GeoBox, threads: int,
+               put: Callable[[np.datetime64, xr.Dataset], None]) -> None:
+    """Load every group onto ``dst`` and hand each fused day to ``put`` as soon as it is
+    complete (a day covered in several CRSs is fused again on the tile grid first)."""
+    pad = _pad_px(plugin)
+    parts_of_day: dict[np.datetime64, int] = defaultdict(int)
+    for g in groups:
+        parts_of_day[g.day] += 1
+    waiting: dict[np.datetime64, list[xr.Dataset]] = defaultdict(list)
+
+    def place(g: _Group, xx: xr.Dataset) -> None:
         waiting[g.day].append(xx)
         if len(waiting[g.day]) < parts_of_day[g.day]:
             return  # the day is also covered by a group in another CRS: fuse them on the tile grid
         parts = waiting.pop(g.day)
-        one = plugin.fuser(xr.concat(parts, "time")) if len(parts) > 1 else parts[0]
-        if stack is None:
-            stack = _Stack(one, days, buffers)
-        stack.put(days.index(g.day), one)
+        put(g.day, plugin.fuser(xr.concat(parts, "time")) if len(parts) > 1 else parts[0])
 
     if threads > 1 and len(groups) > 1:  # reads and warps release the GIL
         from concurrent.futures import ThreadPoolExecutor
@@ -233,8 +276,6 @@ def _load_block(groups: list[_Group], plugin: Any, dst: GeoBox, threads: int = 1
     else:
         for g in groups:
             place(g, _load_group(g, plugin, dst, pad))
-    assert stack is not None
-    return stack.dataset()
 
 
 def _buffer(buffers: dict[str, np.ndarray] | None, name: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
@@ -302,12 +343,19 @@ def reduce_task(task: Task, plugin: Any, block_bytes: int = DEFAULT_BLOCK_BYTES,
         y0, y1 = strips[i]
         i += 1
         a, b = max(0, y0 - margin), min(ny, y1 + margin)
-        xx = _load_block(groups, plugin, tile[a:b, :], threads, buffers)
-        if i == 1:  # the others follow what a row of this stack takes
-            strips += _strips(y1, ny, _strip_rows(_stack_bytes(xx) / (b - a), block_bytes, margin), grid)
-        res = plugin.reduce(xx)
+        if isinstance(plugin, DaySumPlugin):  # days are added up as they come: no stack
+            sums = _sum_block(groups, plugin, tile[a:b, :], threads)
+            held = sums.held_bytes(threads)
+            res = plugin.reduce_sums(sums.total)
+            del sums
+        else:
+            xx = _load_block(groups, plugin, tile[a:b, :], threads, buffers)
+            held = _stack_bytes(xx)
+            res = plugin.reduce(xx)
+            del xx  # a taller next strip replaces the buffers: let this stack go first
+        if i == 1:  # the others follow what a row of the first strip held
+            strips += _strips(y1, ny, _strip_rows(held / (b - a), block_bytes, margin), grid)
         res = res.compute() if hasattr(res, "compute") else res
-        del xx  # a taller next strip replaces the buffers: let this stack go first
         if (a, b) != (y0, y1):
             res = res.isel(y=slice(y0 - a, y1 - a))
         for name in res.data_vars:  # the next strip reuses the buffers: keep no view of them

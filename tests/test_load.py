@@ -108,17 +108,18 @@ def _spy_strips(monkeypatch) -> list[tuple[int, int]]:
 
 
 def test_strips_are_sized_by_the_stack_the_plugin_builds(tile_task, monkeypatch):
-    plugin = resolve_plugin("pq", {})
+    plugin = resolve_plugin("gm-s2", {})
     whole = load.reduce_task(tile_task, plugin, block_bytes=2**40)
     ny = tile_task.geobox.shape.y
     row = load._stack_bytes(load.load_task_data(tile_task, plugin)) // ny
-    assert row == 4 * _row_bytes(tile_task, plugin)  # one uint8 SCL value -> valid, erased, erased_2_5, erased_0_5
+    days = len({g.day for g in load._groups(tile_task, plugin)})
+    assert row == _row_bytes(tile_task, plugin) - days * tile_task.geobox.shape.x  # SCL (uint8) masks, is not kept
     seen = _spy_strips(monkeypatch)
     thin = load.reduce_task(tile_task, plugin, block_bytes=row * 24)
-    # the first strip ends on the first source tile row boundary; the others hold 24 rows of stack
+    # the first strip ends by the first source tile row boundary; the others hold 24 rows of stack
     period, phase = load._source_tile_rows(load._groups(tile_task, plugin)[0], tile_task.geobox)
     rows = [r for r, _ in seen]
-    assert rows[0] == phase and sum(rows) == ny and len(rows) >= 3
+    assert 0 < rows[0] <= phase and sum(rows) == ny and len(rows) >= 3
     assert all(r == 24 for r in rows[1:-1]) and 0 < rows[-1] <= 24
     assert all(nbytes == r * row for r, nbytes in seen)
     for v in whole.data_vars:
@@ -143,3 +144,38 @@ def test_reduce_time_morphology_sees_across_strips(landsat_task, monkeypatch):
     assert len(seen) >= 3 and all(r <= 16 + 2 * plugin.reduce_margin for r, _ in seen[1:])
     for v in whole.data_vars:
         xr.testing.assert_identical(whole[v], thin[v])
+
+
+def test_day_sum_plugins_add_days_up_without_a_stack(tile_task, monkeypatch):
+    # pq's counts are sums over days: each day is added up as it arrives, no (day, y, x) stack
+    plugin = resolve_plugin("pq", {})
+    stacked = plugin.reduce(load.load_task_data(tile_task, plugin))
+
+    def no_stack(*args, **kwargs):
+        raise AssertionError("a day-sum plugin built a stack")
+
+    held: list[tuple[int, int]] = []
+    real = load._sum_block
+
+    def spy(groups, plugin, dst, threads=1):
+        sums = real(groups, plugin, dst, threads)
+        held.append((dst.shape.y, sums.held_bytes(threads)))
+        return sums
+
+    monkeypatch.setattr(load, "_load_block", no_stack)
+    monkeypatch.setattr(load, "_sum_block", spy)
+    streamed = load.reduce_task(tile_task, plugin, threads=2)
+    for v in stacked.data_vars:
+        xr.testing.assert_identical(stacked[v], streamed[v])
+    # what it held: the four uint16 sums and the days in flight (at most 2 * 2 threads + 1
+    # of 4 booleans), whatever the number of days: the stack would hold every day
+    ny, nx = tile_task.geobox.shape.yx
+    days = len({g.day for g in load._groups(tile_task, plugin)})
+    rows, nbytes = held[0]
+    assert nbytes == rows * nx * (4 * 2 + min(days, 5) * 4)
+    # a budget of a few rows of what it holds still gives the same counts, in several strips
+    held.clear()
+    thin = load.reduce_task(tile_task, plugin, block_bytes=nbytes // rows * 20, threads=2)
+    assert len(held) >= 3 and sum(r for r, _ in held) == ny
+    for v in stacked.data_vars:
+        xr.testing.assert_identical(stacked[v], thin[v])

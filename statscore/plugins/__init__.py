@@ -5,7 +5,7 @@
 :class:`StatsPlugin`; ``list_plugins()`` names every registered one.
 """
 
-from ._base import StatsPlugin
+from ._base import DaySumPlugin, StatsPlugin, add_sums
 from .registry import config_keys, list_plugins, plugin_class, register, resolve_plugin
 
-__all__ = ["StatsPlugin", "config_keys", "list_plugins", "plugin_class", "register", "resolve_plugin"]
+__all__ = ["DaySumPlugin", "StatsPlugin", "add_sums", "config_keys", "list_plugins", "plugin_class", "register", "resolve_plugin"]

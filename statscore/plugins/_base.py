@@ -31,7 +31,8 @@ import xarray as xr
 
 from ..errors import ConfigError, InputError
 
-__all__ = ["StatsPlugin", "CountPlugin", "RESAMPLING_METHODS", "filters_reach", "count_by_days"]
+__all__ = ["StatsPlugin", "DaySumPlugin", "CountPlugin", "RESAMPLING_METHODS", "add_sums", "filters_reach",
+           "count_by_days"]
 
 #: Resampling names accepted per band (GDAL/rasterio names, as datacube takes them).
 RESAMPLING_METHODS = ("nearest", "bilinear", "cubic", "cubic_spline", "lanczos", "average",
@@ -216,7 +217,36 @@ class StatsPlugin(ABC):
         return f"<{type(self).__name__} {self.NAME} v{self.VERSION}: {', '.join(self.measurements)}>"
 
 
-class CountPlugin(StatsPlugin):
+class DaySumPlugin(StatsPlugin):
+    """A statistic made from per-pixel sums over days (days observed, clear, wet...).
+
+    ``reduce(xx)`` is ``reduce_sums`` of the sums of ``day_sums`` over the days of ``xx``;
+    the loader (``statscore.load``) adds each day up as it arrives instead of stacking the
+    days, so memory holds the sums and the days in flight, not the (day, y, x) stack.
+    """
+
+    #: Bands ``native_transform`` makes that ``day_sums`` reads (checked with a clear error).
+    SUM_INPUTS: ClassVar[tuple[str, ...]] = ()
+
+    @abstractmethod
+    def day_sums(self, xx: xr.Dataset) -> Mapping[str, xr.DataArray]:
+        """Per-pixel integer sums over the time dimension of ``xx`` (one day or several)."""
+
+    def reduce_sums(self, sums: Mapping[str, xr.DataArray]) -> xr.Dataset:
+        """The outputs from the sums over every day. Default: the sums are the outputs."""
+        return self._finish(sums)
+
+    def reduce(self, xx: xr.Dataset) -> xr.Dataset:
+        self._require(xx, self.sum_inputs, where="native_transform")
+        return self.reduce_sums(count_by_days(self.day_sums, xx))
+
+    @property
+    def sum_inputs(self) -> tuple[str, ...]:
+        """Bands ``day_sums`` reads (default ``SUM_INPUTS``)."""
+        return self.SUM_INPUTS
+
+
+class CountPlugin(DaySumPlugin):
     """Plugins whose every output is a uint16 count: classes (nearest overviews), no
     nodata (0 is a count; a pixel never observed has ``total`` 0)."""
 
@@ -272,13 +302,19 @@ def count_by_days(count: Callable[[xr.Dataset], Mapping[str, xr.DataArray]], xx:
         return dict(count(xx))
     total: dict[str, xr.DataArray] = {}
     for t0 in range(0, nt, days):
-        part = count(xx.isel({tdim: slice(t0, t0 + days)}))
-        if not total:
-            total = dict(part)
-            continue
-        for name, band in part.items():
-            acc = total[name].data
-            np.add(acc, np.asarray(band.data), out=acc, casting="no")
+        add_sums(total, count(xx.isel({tdim: slice(t0, t0 + days)})))
+    return total
+
+
+def add_sums(total: dict[str, xr.DataArray], part: Mapping[str, xr.DataArray]) -> dict[str, xr.DataArray]:
+    """Add ``part``'s per-pixel sums into ``total`` in place (an empty ``total`` takes them);
+    integers wrap as a sum over the whole stack would."""
+    if not total:
+        total.update(part)
+        return total
+    for name, band in part.items():
+        acc = total[name].data
+        np.add(acc, np.asarray(band.data), out=acc, casting="no")
     return total
 
 

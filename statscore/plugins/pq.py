@@ -19,7 +19,7 @@ import xarray as xr
 
 from ..algo import mask_cleanup
 from ..errors import ConfigError
-from ._base import CountPlugin, count_by_days
+from ._base import CountPlugin
 from ._masking import check_class_names, check_filter_map, enum_mask, fuse_or
 from .gm import SCL_CLASSES
 from .registry import register
@@ -89,11 +89,9 @@ class StatsPQ(CountPlugin):
         """OR the group's masks, then each filter's morphology on the fused cloud mask."""
         return self._filtered(fuse_or(xx[["valid", "erased"]]))
 
-    def reduce(self, xx: xr.Dataset) -> xr.Dataset:
-        self._require(xx, ("valid", "erased"), where="native_transform")
-        return self._finish(count_by_days(self._counts, xx))
+    SUM_INPUTS = ("valid", "erased")
 
-    def _counts(self, xx: xr.Dataset) -> dict[str, xr.DataArray]:
+    def day_sums(self, xx: xr.Dataset) -> dict[str, xr.DataArray]:
         xx = self._filtered(xx.copy())  # if the fuser was not called
         valid = xx["valid"].astype(bool)
         tdim = valid.dims[0]

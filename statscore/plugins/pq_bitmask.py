@@ -19,7 +19,7 @@ import xarray as xr
 
 from ..algo import mask_cleanup
 from ..errors import ConfigError, suggest
-from ._base import CountPlugin, count_by_days
+from ._base import CountPlugin
 from ._masking import bit_flags_mask, check_filter_map, fuse_or
 from .registry import register
 
@@ -141,12 +141,11 @@ class StatsPQLSBitmask(CountPlugin):
         """``filters`` and ``aerosol_filters`` run in ``reduce``, on the tile."""
         return self.morphology_reach
 
-    def reduce(self, xx: xr.Dataset) -> xr.Dataset:
-        need = ("keeps", "erased") + (("erased_aerosol",) if self.aerosol_band else ())
-        self._require(xx, need, where="native_transform")
-        return self._finish(count_by_days(self._counts, xx))
+    @property
+    def sum_inputs(self) -> tuple[str, ...]:
+        return ("keeps", "erased") + (("erased_aerosol",) if self.aerosol_band else ())
 
-    def _counts(self, xx: xr.Dataset) -> dict[str, xr.DataArray]:
+    def day_sums(self, xx: xr.Dataset) -> dict[str, xr.DataArray]:
         valid = xx["keeps"].astype(bool)
         erased = xx["erased"].astype(bool)
         tdim = valid.dims[0]

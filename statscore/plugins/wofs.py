@@ -17,7 +17,7 @@ import xarray as xr
 
 from ..algo import mask_cleanup
 from ..errors import ConfigError, suggest
-from ._base import StatsPlugin, count_by_days
+from ._base import DaySumPlugin
 from ._masking import check_filter_map, fuse_or
 from .registry import register
 
@@ -31,7 +31,7 @@ _FILTERABLE = ("cloud", "cloud_shadow", "terrain_shadow")
 NODATA = -999
 
 
-class StatsWofs(StatsPlugin):
+class StatsWofs(DaySumPlugin):
     NAME = "ga_ls_wo_summary"
     SHORT_NAME = NAME
     VERSION = "1.6.1"
@@ -83,9 +83,9 @@ class StatsWofs(StatsPlugin):
     def fuser(self, xx: xr.Dataset) -> xr.Dataset:
         return fuse_or(xx)
 
-    def reduce(self, xx: xr.Dataset) -> xr.Dataset:
-        self._require(xx, ("bad", "dry", "wet"), where="native_transform")
-        counts = count_by_days(self._counts, xx)
+    SUM_INPUTS = ("bad", "dry", "wet")
+
+    def reduce_sums(self, counts: Mapping[str, xr.DataArray]) -> xr.Dataset:
         count_wet, count_dry = counts["wet"], counts["dry"]
         count_clear = count_wet + count_dry
         seen = (counts["bad"] + count_clear) > 0
@@ -97,7 +97,7 @@ class StatsWofs(StatsPlugin):
         })
 
     @staticmethod
-    def _counts(xx: xr.Dataset) -> dict[str, xr.DataArray]:
+    def day_sums(xx: xr.Dataset) -> dict[str, xr.DataArray]:
         bad, dry, wet = (xx[b].astype(bool) for b in ("bad", "dry", "wet"))
         tdim = bad.dims[0]
         return {"wet": (wet & ~dry & ~bad).sum(dim=tdim, dtype="int16"),
