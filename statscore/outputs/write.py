@@ -20,7 +20,7 @@ from ..errors import InputError, StatsError
 from ..model import Task
 from .cog import CogOptions, cog_bytes
 from .metadata import FileInfo, band_nodata, eo3_document, proc_info, stac_item
-from .preview import grey_preview, rgba_pixels, thumbnail_jpeg
+from .preview import THUMBNAIL_SCALE, grey_preview, rgba_pixels, thumbnail_jpeg
 from .store import OutputFolder, is_s3_url, join_url, local_path, open_folder
 
 __all__ = ["OutputFiles", "write_task_outputs", "is_task_done", "stac_item_url"]
@@ -148,10 +148,14 @@ def write_task_outputs(
             photometric = "YCBCR" if settings.compress == "jpeg" else "RGB"
             data = encode("rgba", preview[:3], settings=settings, photometric=photometric, mask=preview[3])
             put("rgba", task.aux_path("rgba"), data, _TIFF)
-        if preview is None:
+        if preview is None:  # the first band in grey, stretched on the thumbnail's own pixels
             first = task.product.measurements[0]
-            preview = grey_preview(result[first].values, band_nodata(result[first]))
-        put("thumbnail", task.aux_path("thumbnail", "jpg"), thumbnail_jpeg(preview), "image/jpeg")
+            step = THUMBNAIL_SCALE  # (a full-size float64 stretch took ~150 MB at 2048 px)
+            small = grey_preview(np.asarray(result[first].values)[::step, ::step], band_nodata(result[first]))
+            thumb = thumbnail_jpeg(small, scale=1)
+        else:
+            thumb = thumbnail_jpeg(preview)
+        put("thumbnail", task.aux_path("thumbnail", "jpg"), thumb, "image/jpeg")
 
         names = {
             "checksum:sha1": task.metadata_path("sha1"),
