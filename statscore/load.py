@@ -19,6 +19,7 @@ taller and its result cropped, so strips give what the whole tile gives.
 from __future__ import annotations
 
 import logging
+import threading
 import warnings
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -199,11 +200,13 @@ def _load_block(groups: list[_Group], plugin: Any, dst: GeoBox, threads: int = 1
     """
     days = sorted({g.day for g in groups})
     stack: _Stack | None = None
+    lock = threading.Lock()
 
     def put(day: np.datetime64, one: xr.Dataset) -> None:
         nonlocal stack
-        if stack is None:
-            stack = _Stack(one, days, buffers)
+        with lock:  # the first day shapes the stack; later days write their own slices
+            if stack is None:
+                stack = _Stack(one, days, buffers)
         stack.put(days.index(day), one)
 
     _load_days(groups, plugin, dst, threads, put)
@@ -220,11 +223,14 @@ class _Sums:
         self.total: dict[str, xr.DataArray] = {}
         self.day_bytes = 0
         self.days = 0
+        self._lock = threading.Lock()
 
     def put(self, day: np.datetime64, one: xr.Dataset) -> None:
-        self.day_bytes = max(self.day_bytes, _stack_bytes(one))
-        self.days += 1
-        add_sums(self.total, self.plugin.day_sums(one))
+        part = self.plugin.day_sums(one)  # on the loader's thread; the adding is serialised
+        with self._lock:
+            self.day_bytes = max(self.day_bytes, _stack_bytes(one))
+            self.days += 1
+            add_sums(self.total, part)
 
     def held_bytes(self, threads: int) -> int:
         """The sums, and the days that may be in flight while they are added up (as many
@@ -242,14 +248,27 @@ def _sum_block(groups: list[_Group], plugin: Any, dst: GeoBox, threads: int = 1)
 def _load_days(groups: list[_Group], plugin: Any, dst: GeoBox, threads: int,
                put: Callable[[np.datetime64, xr.Dataset], None]) -> None:
     """Load every group onto ``dst`` and hand each fused day to ``put`` as soon as it is
-    complete (a day covered in several CRSs is fused again on the tile grid first)."""
+    complete (a day covered in several CRSs is fused again on the tile grid first).
+
+    With threads, a day that is one group is handed over by the loader thread itself (so
+    ``put``, e.g. a plugin's day sums, runs in parallel too): ``put`` must be thread-safe.
+    """
     pad = _pad_px(plugin)
     parts_of_day: dict[np.datetime64, int] = defaultdict(int)
     for g in groups:
         parts_of_day[g.day] += 1
     waiting: dict[np.datetime64, list[xr.Dataset]] = defaultdict(list)
 
-    def place(g: _Group, xx: xr.Dataset) -> None:
+    def load_and_put(g: _Group) -> xr.Dataset | None:
+        xx = _load_group(g, plugin, dst, pad)
+        if parts_of_day[g.day] > 1:
+            return xx
+        put(g.day, xx)
+        return None
+
+    def place(g: _Group, xx: xr.Dataset | None) -> None:
+        if xx is None:
+            return  # put by its loader
         waiting[g.day].append(xx)
         if len(waiting[g.day]) < parts_of_day[g.day]:
             return  # the day is also covered by a group in another CRS: fuse them on the tile grid
@@ -264,13 +283,13 @@ def _load_days(groups: list[_Group], plugin: Any, dst: GeoBox, threads: int,
         # the loaders are the parallelism here: their morphology must not start threads of its own
         with ThreadPoolExecutor(max_workers=threads, initializer=one_kernel_thread) as pool:
             ahead = 2 * threads  # groups in flight: bounded so finished ones never pile up
-            pending = [(g, pool.submit(_load_group, g, plugin, dst, pad)) for g in groups[:ahead]]
+            pending = [(g, pool.submit(load_and_put, g)) for g in groups[:ahead]]
             nxt = ahead
             while pending:
                 g, fut = pending.pop(0)
                 xx = fut.result()
                 if nxt < len(groups):
-                    pending.append((groups[nxt], pool.submit(_load_group, groups[nxt], plugin, dst, pad)))
+                    pending.append((groups[nxt], pool.submit(load_and_put, groups[nxt])))
                     nxt += 1
                 place(g, xx)
     else:
