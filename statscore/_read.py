@@ -196,7 +196,7 @@ def warp_bands(xx: xr.Dataset, dst: GeoBox, resampling_for: Callable[[str, Any],
     src = xx.odc.geobox
     ny, nx = src.shape.yx
     out: dict[str, xr.DataArray] = {}
-    kept: dict[str, tuple[np.ndarray, Any]] = {}  # name: (warped planes, dst nodata)
+    kept: dict[str, tuple[list, Any]] = {}  # name: (warped planes, dst nodata)
     nodatas: dict[str, tuple[Any, Any]] = {}  # name: (src nodata, fill value)
     jobs: dict[tuple, list[tuple[str, int]]] = {}  # like planes: (band, plane index)
     for name, band in xx.data_vars.items():
@@ -210,7 +210,7 @@ def warp_bands(xx: xr.Dataset, dst: GeoBox, resampling_for: Callable[[str, Any],
         dst_nodata = resolve_nodata(band.attrs.get("nodata"), band.dtype, src_nodata)
         fill = resolve_fill_value(dst_nodata, src_nodata, band.dtype)
         n = int(np.prod(band.shape[:-2], dtype=int))
-        kept[name] = (np.empty((n, *dst.shape.yx), band.dtype), dst_nodata)
+        kept[name] = ([None] * n, dst_nodata)
         nodatas[name] = (src_nodata, fill)
         rio = resampling_s2rio(method) if isinstance(method, str) else Resampling(method)
         key = (band.dtype.str, rio, _nodata_key(src_nodata), _nodata_key(fill))
@@ -221,7 +221,7 @@ def warp_bands(xx: xr.Dataset, dst: GeoBox, resampling_for: Callable[[str, Any],
         for part in _like_planes(planes, arrays, method, src_nodata, dst):
             stack = np.stack([arrays[name][i] for name, i in part])
             res = _warp_stack(stack, src, dst, method, src_nodata, fill)
-            for (name, i), plane in zip(part, res):
+            for (name, i), plane in zip(part, res):  # views of res: no copy of the tile
                 kept[name][0][i] = plane
     sdims = set(src.dimensions)
     band_dims = [set(xx.variables[name].dims) for name in kept]
@@ -305,13 +305,14 @@ def _warp_stack(stack: np.ndarray, src: GeoBox, dst: GeoBox, method: Resampling,
     return out
 
 
-def _like_xr_reproject(band: xr.Variable, data: np.ndarray, dst_nodata: Any, dst: GeoBox) -> xr.Variable:
-    """``data`` as ``xr_reproject(band, dst)`` gives it (attributes, encoding), then ``band``'s
+def _like_xr_reproject(band: xr.Variable, planes: list[np.ndarray], dst_nodata: Any, dst: GeoBox) -> xr.Variable:
+    """``planes`` as ``xr_reproject(band, dst)`` gives it (attributes, encoding), then ``band``'s
     own attributes over them."""
     attrs = {k: v for k, v in band.attrs.items() if k not in _REPROJECT_SKIP_ATTRS}
     if not is_nodata_empty(dst_nodata):
         attrs.update({k: maybe_int(float(dst_nodata), 1e-6) for k in ("nodata", "_FillValue")})
     attrs.update(band.attrs)
     dims = (*band.dims[:-2], *dst.dimensions)
+    data = planes[0] if len(planes) == 1 else np.stack(planes)
     return xr.Variable(dims, data.reshape(*band.shape[:-2], *dst.shape.yx), attrs,
                        encoding={"grid_mapping": "spatial_ref"})
