@@ -21,9 +21,16 @@ import numpy as np
 BIN = Path(sys.executable).parent
 
 
-def make_task(root: Path, tile_px: int, *, dates: int = 24, start: str = "2020-01-01") -> Path:
+def make_task(root: Path, tile_px: int, *, dates: int = 24, start: str = "2020-01-01",
+              grid_crs: str | None = None, grid_px: int | None = None) -> Path:
     """Native 10 m S2 scenes of one MGRS tile (56HLH) with ``dates`` acquisitions, and a
     one-task cache on ``epsg:32756;10;<tile_px>``; returns the cache path.
+
+    With ``grid_crs`` (e.g. ``"epsg:3577"``, as DEA tiles Sentinel-2) the task is instead a
+    tile of ``<grid_crs>;10;<grid_px>`` over the same scenes, so every group is warped onto
+    it: the one of the (up to 3 x 3) tiles around the scenes' centre that lies inside their
+    footprint, less half the margin (a ``grid_px`` too large for the turned square raises
+    ValueError; about 0.6 ``tile_px`` fits).
 
     The scenes are windows centred on the grid tile, a margin wider than it (sample data
     are written at about 3 Mpx/s here, so a 2048 px tile of 40 dates takes minutes). Only
@@ -56,13 +63,40 @@ def make_task(root: Path, tile_px: int, *, dates: int = 24, start: str = "2020-0
     first = yaml_load(docs[0])["properties"]["datetime"][:7]
     last = yaml_load(docs[-1])["properties"]["datetime"][:7] if docs else first
     months = (int(last[:4]) - int(first[:4])) * 12 + int(last[5:7]) - int(first[5:7]) + 1
-    db = root / f"task{tile_px}-{dates}.db"
+    grid, db = f"epsg:32756;10;{tile_px}", root / f"task{tile_px}-{dates}.db"
+    if grid_crs is not None:
+        if grid_px is None:
+            raise ValueError("grid_crs needs grid_px")
+        half = (tile_px / 2 + margin / 2) * 10
+        ix, iy = _tile_inside(((ix + 0.5) * size_m, (iy + 0.5) * size_m), half, grid_crs, 10 * grid_px)
+        grid = f"{grid_crs};10;{grid_px}"
+        db = root / f"task{tile_px}-{dates}-{grid_crs.replace(':', '')}-{grid_px}.db"
     save_tasks(SaveTasksRequest(
-        output=str(db), grid=f"epsg:32756;10;{tile_px}", frequency="all",
+        output=str(db), grid=grid, frequency="all",
         temporal_range=Period.parse(f"{first}--P{months}M"), tiles=TileRange(ix, ix + 1, iy, iy + 1), overwrite=True,
         input_products=f"{root}/products/s2_l2a.odc-product.yaml-{data}/s2_l2a/**/*.odc-metadata.yaml",
     ))
     return db
+
+
+def _tile_inside(centre: tuple[float, float], half: float, crs: str, size_m: float) -> tuple[int, int]:
+    """Index of a ``size_m`` tile of ``crs`` (origin 0) inside the EPSG:32756 square of half
+    side ``half`` around ``centre``: the one nearest the centre among the 3 x 3 around it."""
+    import shapely
+    from pyproj import Transformer
+
+    to = Transformer.from_crs("EPSG:32756", crs, always_xy=True)
+    (cx, cy) = centre
+    square = shapely.segmentize(shapely.box(cx - half, cy - half, cx + half, cy + half), half / 16)
+    area = shapely.transform(square, lambda xy: np.column_stack(to.transform(xy[:, 0], xy[:, 1])))
+    x, y = to.transform(cx, cy)
+    jx, jy = int(np.floor(x / size_m)), int(np.floor(y / size_m))
+    near = sorted(((jx + dx, jy + dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)),
+                  key=lambda t: ((t[0] + 0.5) * size_m - x) ** 2 + ((t[1] + 0.5) * size_m - y) ** 2)
+    for tx, ty in near:
+        if area.contains(shapely.box(tx * size_m, ty * size_m, (tx + 1) * size_m, (ty + 1) * size_m)):
+            return tx, ty
+    raise ValueError(f"no {crs} tile of {size_m / 10:.0f} px lies inside the scenes; take a smaller grid_px")
 
 
 def yaml_load(path: Path) -> dict:
