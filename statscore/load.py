@@ -5,7 +5,7 @@ group is read on a native-resolution grid covering the strip (``statscore._read`
 reads on the native grid, datacube's ``reproject_and_fuse`` otherwise), with a margin for
 the plugin's mask bands so that morphology near the edges sees its neighbours; masked
 there by ``plugin.native_transform`` (as in odc-stats), fused by ``plugin.fuser``, then
-cropped or reprojected (``odc.geo.xr.xr_reproject``) onto the tile grid and written into
+cropped or reprojected (``statscore._read.warp_bands``: one GDAL warp per set of like bands) onto the tile grid and written into
 one (day, y, x) array per band; groups of one day in other CRSs are fused again there.
 
 :func:`reduce_task` does this for strips of tile rows in turn (cut on the source COGs'
@@ -34,10 +34,10 @@ from datacube.api.query import solar_day
 from datacube.model import Dataset
 from odc.geo import xy_
 from odc.geo.geobox import GeoBox
-from odc.geo.xr import xr_coords, xr_reproject
+from odc.geo.xr import xr_coords
 from rasterio.errors import NotGeoreferencedWarning
 
-from ._read import _band_info, _same_crs, load_group
+from ._read import _band_info, _same_crs, load_group, warp_bands
 from .errors import InputError
 from .model import Task
 from .plugins import DaySumPlugin, add_sums
@@ -473,12 +473,4 @@ def _reproject(xx: xr.Dataset, dst: GeoBox, plugin: Any) -> xr.Dataset:
         ys, xs = window
         cropped = xx.isel(y=ys, x=xs)
         return cropped.assign_coords(y=xr_coords(dst)["y"], x=xr_coords(dst)["x"])
-    out = {}
-    for name, band in xx.data_vars.items():
-        resampling = plugin.resampling_for(str(name), band.dtype)
-        r = xr_reproject(band, dst, resampling=resampling, dst_nodata=band.attrs.get("nodata"))
-        r.attrs.update(band.attrs)
-        out[name] = r
-    res = xr.Dataset(out)
-    res.attrs.update({k: v for k, v in xx.attrs.items() if k not in ("crs", "grid_mapping")})
-    return res
+    return warp_bands(xx, dst, plugin.resampling_for)
