@@ -179,3 +179,19 @@ def test_day_sum_plugins_add_days_up_without_a_stack(tile_task, monkeypatch):
     assert len(held) >= 3 and sum(r for r, _ in held) == ny
     for v in stacked.data_vars:
         xr.testing.assert_identical(stacked[v], thin[v])
+
+
+def test_a_day_sum_plugin_that_overrides_reduce_gets_its_stack(tile_task):
+    from statscore.plugins.pq import StatsPQ
+
+    class Halved(StatsPQ):
+        def reduce(self, xx):
+            out = super().reduce(xx)
+            return out.assign(total=out["total"] // 2)
+
+    plugin = Halved()
+    assert not load._streams(plugin) and load._streams(StatsPQ())
+    full = load.reduce_task(tile_task, StatsPQ())
+    got = load.reduce_task(tile_task, plugin)
+    np.testing.assert_array_equal(got["total"].values, full["total"].values // 2)
+    assert full["total"].values.max() > 1

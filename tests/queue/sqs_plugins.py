@@ -1,5 +1,5 @@
 """A test-only plugin for the queue tests, loaded by dotted path in worker processes
-(``PYTHONPATH`` includes this folder): pq that sleeps ``delay`` seconds before reducing,
+(``PYTHONPATH`` includes this folder): pq that sleeps ``delay`` seconds before its counts are reduced,
 so a task outlives a short lease or can be killed mid-way."""
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ class SlowPQ(StatsPQ):
         self.delay = float(delay)
         self._slept = False
 
-    def reduce(self, xx):
+    # pq adds its days up as they load, then calls reduce_sums (reduce only on a stack)
+    def reduce_sums(self, sums):
         if not self._slept:  # once per task, whatever the number of blocks
             self._slept = True
             time.sleep(self.delay)
-        return super().reduce(xx)
+        return super().reduce_sums(sums)
