@@ -105,6 +105,24 @@ def _replan(db: Path, inputs: str) -> None:
     assert r.exit_code == 0, r.output
 
 
+def _run_with_edited(path: Path, text: str, tmp_path: Path, inputs: str, victim: SceneRecord,
+                     ) -> tuple[subprocess.CompletedProcess, Path, str]:
+    """Plan with ``path`` holding ``text`` (restored afterwards), then run pq on the task that
+    has ``victim`` and on one that has not: (result, output folder, the clean task)."""
+    saved = path.read_text()
+    path.write_text(text)
+    try:
+        db2 = tmp_path / "tasks.db"
+        _replan(db2, inputs)
+    finally:
+        path.write_text(saved)
+    tasks = _tasks(db2)
+    bad = next(t for t in sorted(tasks) if str(victim.id) in tasks[t])
+    clean = next(t for t in sorted(tasks) if str(victim.id) not in tasks[t])
+    out = tmp_path / "out"
+    return _run(str(db2), bad, clean, "--plugin", "pq", "--location", out.as_uri()), out, clean
+
+
 def _assert_only_clean_task_written(r: subprocess.CompletedProcess, out: Path, clean: str, *needles: str) -> str:
     """Exit 1, one failed and one done task, a single stderr line naming the bad input,
     and files only in the clean task's folder (none, not even temporaries, for the other)."""
@@ -158,20 +176,11 @@ def test_band_missing_from_a_document_fails_that_task_only(planned, tmp_path):
 
     root, db, recs = planned
     victim, _, _ = _victim_and_clean(db, recs)
-    saved = victim.eo3_path.read_text()
-    doc = yaml.safe_load(saved)
+    doc = yaml.safe_load(victim.eo3_path.read_text())
     del doc["measurements"]["SCL"]
-    victim.eo3_path.write_text(yaml.safe_dump(doc))
-    try:
-        db2 = tmp_path / "tasks.db"
-        _replan(db2, f"{root}/products/s2_l2a.odc-product.yaml-{root}/data/**/*.odc-metadata.yaml")
-    finally:
-        victim.eo3_path.write_text(saved)
-    tasks = _tasks(db2)
-    bad = next(t for t in sorted(tasks) if str(victim.id) in tasks[t])
-    clean = next(t for t in sorted(tasks) if str(victim.id) not in tasks[t])
-    out = tmp_path / "out"
-    r = _run(str(db2), bad, clean, "--plugin", "pq", "--location", out.as_uri())
+    r, out, clean = _run_with_edited(victim.eo3_path, yaml.safe_dump(doc), tmp_path,
+                                     f"{root}/products/s2_l2a.odc-product.yaml-{root}/data/**/*.odc-metadata.yaml",
+                                     victim)
     _assert_only_clean_task_written(r, out, clean, str(victim.id), "missing band(s) SCL")
 
 
@@ -183,20 +192,10 @@ def test_document_crs_disagreeing_with_its_cogs_fails_that_task_only(planned, tm
     root, db, recs = planned
     victim, _, _ = _victim_and_clean(db, recs)
     wrong = f"EPSG:{victim.epsg + 1}"
-    saved = victim.stac_path.read_text()
-    item = json.loads(saved)
+    item = json.loads(victim.stac_path.read_text())
     item["properties"]["proj:code"] = wrong
-    victim.stac_path.write_text(json.dumps(item))
-    try:
-        db2 = tmp_path / "tasks.db"
-        _replan(db2, f"{root}/data/**/*.stac-item.json")
-    finally:
-        victim.stac_path.write_text(saved)
-    tasks = _tasks(db2)
-    bad = next(t for t in sorted(tasks) if str(victim.id) in tasks[t])
-    clean = next(t for t in sorted(tasks) if str(victim.id) not in tasks[t])
-    out = tmp_path / "out"
-    r = _run(str(db2), bad, clean, "--plugin", "pq", "--location", out.as_uri())
+    r, out, clean = _run_with_edited(victim.stac_path, json.dumps(item), tmp_path,
+                                     f"{root}/data/**/*.stac-item.json", victim)
     _assert_only_clean_task_written(r, out, clean, str(victim.id), victim.band_paths["SCL"].name,
                                     f"is in {victim.crs} but its document says {wrong}")
 
