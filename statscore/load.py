@@ -215,7 +215,7 @@ def _load_block(groups: list[_Group], plugin: Any, dst: GeoBox, threads: int = 1
 
 
 class _Sums:
-    """``plugin.day_sums`` added up over the days as they arrive: a DaySumPlugin's reduce
+    """``plugin.sums_of`` each day, added up as the days arrive: a DaySumPlugin's reduce
     without the (day, y, x) stack."""
 
     def __init__(self, plugin: Any) -> None:
@@ -226,16 +226,15 @@ class _Sums:
         self._lock = threading.Lock()
 
     def put(self, day: np.datetime64, one: xr.Dataset) -> None:
-        part = self.plugin.day_sums(one)  # on the loader's thread; the adding is serialised
+        part = self.plugin.sums_of(one)  # on the loader's thread; the adding is serialised
         with self._lock:
             self.day_bytes = max(self.day_bytes, _stack_bytes(one))
             self.days += 1
             add_sums(self.total, part)
 
     def held_bytes(self, threads: int) -> int:
-        """The sums, and the days that may be in flight while they are added up (as many
-        groups as ``_load_days`` keeps submitted, and the one being added)."""
-        in_flight = min(self.days, 2 * threads + 1)
+        """The sums, and the days that may be in flight while they are added up."""
+        in_flight = min(self.days, _in_flight(threads))
         return sum(int(v.nbytes) for v in self.total.values()) + in_flight * self.day_bytes
 
 
@@ -243,6 +242,12 @@ def _sum_block(groups: list[_Group], plugin: Any, dst: GeoBox, threads: int = 1)
     sums = _Sums(plugin)
     _load_days(groups, plugin, dst, threads, sums.put)
     return sums
+
+
+def _in_flight(threads: int) -> int:
+    """Groups ``_load_days`` holds at most at once: those submitted to the loaders (bounded, so
+    finished ones never pile up) and the one being handed over; one without threads."""
+    return 2 * threads + 1 if threads > 1 else 1
 
 
 def _load_days(groups: list[_Group], plugin: Any, dst: GeoBox, threads: int,
@@ -282,7 +287,7 @@ def _load_days(groups: list[_Group], plugin: Any, dst: GeoBox, threads: int,
 
         # the loaders are the parallelism here: their morphology must not start threads of its own
         with ThreadPoolExecutor(max_workers=threads, initializer=one_kernel_thread) as pool:
-            ahead = 2 * threads  # groups in flight: bounded so finished ones never pile up
+            ahead = _in_flight(threads) - 1
             pending = [(g, pool.submit(load_and_put, g)) for g in groups[:ahead]]
             nxt = ahead
             while pending:
@@ -342,8 +347,8 @@ def load_task_data(task: Task, plugin: Any, threads: int = 1) -> xr.Dataset:
 def reduce_task(task: Task, plugin: Any, block_bytes: int = DEFAULT_BLOCK_BYTES, threads: int = 1) -> xr.Dataset:
     """``plugin.reduce`` over the tile, computed strip by strip (rows of the tile).
 
-    The first strip is small (see ``_first_rows``); its stack tells how many bytes a row of
-    the stack this plugin builds really takes (pq: four booleans per uint8 SCL value), and
+    The first strip is small (see ``_first_rows``); what it held (the plugin's stack, or a
+    DaySumPlugin's sums and days in flight) tells how many bytes a row really takes, and
     the other strips are as tall as ``block_bytes`` of that allows (``_strip_rows``). Each
     strip is loaded ``plugin.reduce_margin`` rows taller above and below (within the tile),
     so that morphology in ``reduce`` sees the neighbours a whole-tile reduce sees, and its

@@ -195,3 +195,19 @@ def test_a_day_sum_plugin_that_overrides_reduce_gets_its_stack(tile_task):
     got = load.reduce_task(tile_task, plugin)
     np.testing.assert_array_equal(got["total"].values, full["total"].values // 2)
     assert full["total"].values.max() > 1
+
+
+def test_streamed_day_sums_name_a_missing_band(tile_task):
+    # the stack path checks sum_inputs in reduce; the streaming path must say as clearly
+    from statscore.errors import InputError
+    from statscore.plugins.pq import StatsPQ
+
+    class Forgetful(StatsPQ):
+        def native_transform(self, xx):
+            return super().native_transform(xx).drop_vars("erased")
+
+        def fuser(self, xx):
+            return xx
+
+    with pytest.raises(InputError, match="'erased' missing"):
+        load.reduce_task(tile_task, Forgetful())

@@ -27,7 +27,7 @@ from ..errors import ConfigError, InputError, suggest
 from ._parallel import threads
 
 __all__ = ["OPERATIONS", "DEFAULT_FILTERS", "dilation", "erosion", "opening", "closing",
-           "mask_cleanup"]
+           "mask_cleanup", "filters_reach"]
 
 #: Operation names accepted in a filter list, as in odc-stats configs.
 OPERATIONS = ("opening", "closing", "dilation", "erosion")
@@ -163,9 +163,12 @@ def check_filters(mask_filters: Iterable[Sequence[Any]] | None) -> list[tuple[st
     return out
 
 
-def _depth(filters: list[tuple[str, float]]) -> int:
-    """Pixels beyond a block edge that can change a result: opening/closing reach 2r."""
-    return sum(int(math.floor(r)) * (2 if op in ("opening", "closing") else 1) for op, r in filters)
+def filters_reach(filters: Iterable[Sequence[Any]]) -> int:
+    """Pixels around a pixel that ordered ``[op, radius]`` filters can look at (so beyond a
+    block edge, what can change a result): ``ceil(radius)`` per erosion or dilation, twice
+    that per opening or closing (an erosion then a dilation). A bound: a disk of radius
+    ``r`` reaches ``floor(r)`` pixels."""
+    return sum(int(math.ceil(float(r))) * (2 if op in ("opening", "closing") else 1) for op, r in filters)
 
 
 def mask_cleanup(mask: Any, mask_filters: Iterable[Sequence[Any]] | None = None,
@@ -194,7 +197,7 @@ def mask_cleanup(mask: Any, mask_filters: Iterable[Sequence[Any]] | None = None,
     if xr is not None and isinstance(mask, xr.DataArray):
         data = mask.data
         if hasattr(data, "dask"):
-            d = _depth(filters)
+            d = filters_reach(filters)
             depth = {data.ndim - 2: d, data.ndim - 1: d}
             out = data.astype(bool).map_overlap(run, depth=depth, boundary="none", dtype=bool)
         else:

@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 import xarray as xr
 
+from ..algo.morphology import filters_reach
 from ..errors import ConfigError, InputError
 
 __all__ = ["StatsPlugin", "DaySumPlugin", "CountPlugin", "RESAMPLING_METHODS", "add_sums", "filters_reach",
@@ -236,9 +237,14 @@ class DaySumPlugin(StatsPlugin):
         """The outputs from the sums over every day. Default: the sums are the outputs."""
         return self._finish(sums)
 
-    def reduce(self, xx: xr.Dataset) -> xr.Dataset:
+    def sums_of(self, xx: xr.Dataset) -> dict[str, xr.DataArray]:
+        """``day_sums`` over the days of ``xx``, a few at a time, its inputs checked first:
+        what the loader adds up as days arrive, and what ``reduce`` takes on a stack."""
         self._require(xx, self.sum_inputs, where="native_transform")
-        return self.reduce_sums(count_by_days(self.day_sums, xx))
+        return count_by_days(self.day_sums, xx)
+
+    def reduce(self, xx: xr.Dataset) -> xr.Dataset:
+        return self.reduce_sums(self.sums_of(xx))
 
     @property
     def sum_inputs(self) -> tuple[str, ...]:
@@ -273,13 +279,6 @@ def _check_resampling(resampling: Any) -> str | dict[str, str]:
     if isinstance(resampling, Mapping):
         return {str(k): one(v) for k, v in resampling.items()}
     return one(resampling)
-
-
-def filters_reach(filters: Iterable[Sequence[Any]]) -> int:
-    """Pixels around an output pixel that ordered ``[op, radius]`` morphology filters look
-    at: ``ceil(radius)`` per erosion or dilation, twice that per opening or closing (an
-    erosion then a dilation)."""
-    return sum(int(math.ceil(float(r))) * (2 if op in ("opening", "closing") else 1) for op, r in filters)
 
 
 COUNT_BLOCK_BYTES = 4 * 2**20
