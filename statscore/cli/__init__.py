@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
@@ -9,8 +10,28 @@ import click
 from ..errors import StatsError
 
 
+#: Command name -> the module that defines it. A command's module (and what it imports:
+#: planning pulls in the index and binning, queues pull in boto3) is imported only when that
+#: command runs or help lists it, so ``odc-stats run`` starts without the planner's imports.
+COMMANDS = {
+    "run": "run",
+    "save-tasks": "save_tasks",
+    "publish-tasks": "publish_tasks",
+    "redrive-queue": "redrive_queue",
+}
+
+
 class _Group(click.Group):
-    """Turns our errors into one line on stderr and a non-zero exit, never a traceback."""
+    """Turns our errors into one line on stderr and a non-zero exit, never a traceback;
+    loads each command's module on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in COMMANDS and cmd_name not in self.commands:
+            importlib.import_module(f"{__name__}.{COMMANDS[cmd_name]}")  # registers it on main
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -25,8 +46,3 @@ class _Group(click.Group):
 def main() -> None:
     """Statistical products from Earth observation data (odc-stats compatible)."""
 
-
-from . import run as _run  # noqa: E402,F401  (registers the commands)
-from . import save_tasks as _save_tasks  # noqa: E402,F401
-from . import publish_tasks as _publish_tasks  # noqa: E402,F401
-from . import redrive_queue as _redrive_queue  # noqa: E402,F401
