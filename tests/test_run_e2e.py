@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -80,6 +81,27 @@ def test_gm_s2_and_pq_produce_valid_products(planned, tmp_path):
     assert r.returncode == 0 and "0 done, 1 skipped" in r.stdout
     r = _run(str(db), "0", "--plugin", "pq", "--location", out.as_uri(), "--dryrun")
     assert r.returncode == 0 and " skip " in r.stdout
+
+
+def test_kernels_compiled_ahead_need_no_compile_in_a_run(planned, tmp_path):
+    """What the Batch image does at build time (``python -m statscore.algo.warm``) leaves
+    nothing for a gm-s2 or pq task to compile: the numba cache is unchanged by the runs."""
+    root, db, _ = planned
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    warm = subprocess.run([sys.executable, "-m", "statscore.algo.warm", "uint16"], env=env, capture_output=True,
+                          text=True, timeout=900)
+    assert warm.returncode == 0, warm.stderr[-3000:]
+
+    def cache() -> dict[str, int]:
+        return {str(p): p.stat().st_mtime_ns for p in (tmp_path / "numba").rglob("*") if p.is_file()}
+
+    before = cache()
+    assert any(p.endswith(".nbi") for p in before)
+    for plugin in ("gm-s2", "pq"):
+        r = subprocess.run([str(BIN / "odc-stats"), "run", str(db), "0", "--plugin", plugin, "--location",
+                            (tmp_path / plugin).as_uri()], env=env, capture_output=True, text=True, timeout=900)
+        assert r.returncode == 0, r.stderr[-3000:]
+    assert cache() == before
 
 
 def _tasks(db: Path) -> dict[str, set[str]]:
