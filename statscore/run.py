@@ -216,7 +216,7 @@ def process_task(task: Task, plugin: Any, cfg: RunConfig, threads: int) -> list[
         if rgba is not None and hasattr(rgba, "compute"):
             rgba = rgba.compute()
     written = write_task_outputs(task, result, cog_opts=CogOptions.from_config(cfg.cog_opts), rgba=rgba,
-                                 s3_acl=cfg.s3_acl, overwrite=cfg.overwrite)
+                                 s3_acl=cfg.s3_acl, overwrite=cfg.overwrite, threads=threads)
     return list(getattr(written, "files", written) or [])
 
 

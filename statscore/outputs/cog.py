@@ -180,6 +180,7 @@ def cog_bytes(
     band: str = "",
     photometric: str | None = None,
     mask: np.ndarray | None = None,
+    threads: int = 1,
 ) -> bytes:
     """Encode ``pixels`` (``(y, x)`` or ``(band, y, x)``) on ``geobox`` as COG bytes.
 
@@ -187,6 +188,8 @@ def cog_bytes(
     ``settings.overview_resampling`` at ``settings.overview_blocksize`` and stored
     before the full-resolution data, as the COG layout requires. ``mask`` (``(y, x)``,
     non-zero = valid) is stored as an internal TIFF mask, as for JPEG RGB previews.
+    ``threads`` > 1 compresses the blocks on that many GDAL threads (the same bytes: blocks
+    are compressed independently and written in order).
     """
     pix = np.asarray(pixels)
     if pix.ndim == 2:
@@ -221,6 +224,8 @@ def cog_bytes(
     }
     if photometric:
         final["photometric"] = photometric
+    if threads > 1:
+        final["num_threads"] = threads
     levels = overview_levels((h, w), settings.overview_blocksize)
     env = {"GDAL_TIFF_OVR_BLOCKSIZE": settings.overview_blocksize, "GDAL_PAM_ENABLED": "NO"}
     if mask is not None:

@@ -83,6 +83,7 @@ def write_task_outputs(
     s3_acl: str | None = None,
     overwrite: bool = False,
     processing_info: dict | None = None,
+    threads: int | None = None,
 ) -> OutputFiles:
     """Write the task's product files into ``task.folder`` (a path, ``file://`` or ``s3://``).
 
@@ -91,7 +92,9 @@ def write_task_outputs(
     ``.sha1``, ``.proc-info.yaml``, ``.odc-metadata.yaml`` and last ``.stac-item.json``.
     Each file is written atomically. An existing STAC item means the task is done: nothing
     is written and the result has ``skipped=True``, unless ``overwrite`` (the old item is then
-    removed first). On any failure the files this call wrote are removed and the error
+    removed first). Bands are encoded ``threads`` at a time (default: the CPUs), and GDAL
+    compresses each band's blocks on ``threads`` threads too, so that the last bands, or a
+    product of fewer bands than threads, still use every core. On any failure the files this call wrote are removed and the error
     re-raised. ``processing_info`` goes into ``.proc-info.yaml``; its ``software`` mapping
     (name -> version) and ``lineage`` text also into the STAC processing extension.
     """
@@ -123,9 +126,11 @@ def write_task_outputs(
         written.append(url)
         files[key] = FileInfo(name, len(data), hashlib.sha1(data).hexdigest())
 
+    workers = max(1, threads or os.cpu_count() or 1)
+
     def encode(band: str, pixels: np.ndarray, **kw: Any) -> bytes:
         try:
-            return cog_bytes(pixels, gbox, band=band, **kw)
+            return cog_bytes(pixels, gbox, band=band, threads=workers, **kw)
         except rasterio.errors.RasterioError as err:
             raise InputError(f"task {task.prefix}: band {band!r}: cannot encode a COG: {err}") from err
 
@@ -137,7 +142,7 @@ def write_task_outputs(
 
         # compression runs in GDAL without the GIL: encode bands in parallel, write in order
         paths = task.band_paths()
-        with ThreadPoolExecutor(max_workers=max(1, min(len(paths), os.cpu_count() or 1))) as pool:
+        with ThreadPoolExecutor(max_workers=max(1, min(len(paths), workers))) as pool:
             encoded = pool.map(encode_band, list(paths))
             for (band, name), data in zip(paths.items(), encoded):
                 put(band, name, data, _TIFF)

@@ -80,6 +80,16 @@ def test_encoded_cog_is_valid_with_the_configured_layout(tmp_path):
         assert f.block_shapes == [(128, 128)]
 
 
+@pytest.mark.parametrize("cfg,dtype", [({}, "uint16"), ({"compress": "zstd"}, "float32"),
+                                       ({"compress": "jpeg"}, "uint8")])
+def test_threaded_compression_writes_the_same_bytes(cfg, dtype):
+    """GDAL compresses blocks on several threads (``threads``) into the same file."""
+    settings = CogOptions.from_config({"blocksize": 256, "ovr_blocksize": 128, **cfg}).for_band("b", dtype)
+    pix = (np.random.default_rng(5).random((1000, 700)) * 200).astype(dtype)
+    one = cog_bytes(pix, GBOX, settings)
+    assert cog_bytes(pix, GBOX, settings, threads=3) == one
+
+
 def test_pixels_off_the_tile_or_of_an_unwritable_dtype_name_the_band():
     s = CogOptions().for_band("x", "uint16")
     with pytest.raises(InputError, match="band 'x': pixel shape"):
