@@ -218,9 +218,11 @@ def warp_bands(xx: xr.Dataset, dst: GeoBox, resampling_for: Callable[[str, Any],
     for (_, method, _, _), planes in jobs.items():
         src_nodata, fill = nodatas[planes[0][0]]
         arrays = {name: xx.variables[name].values.reshape(-1, ny, nx) for name in {p[0] for p in planes}}
+        nest = _nested(src, dst) if method == Resampling.nearest else None
         for part in _like_planes(planes, arrays, method, src_nodata, dst):
             stack = np.stack([arrays[name][i] for name, i in part])
-            res = _warp_stack(stack, src, dst, method, src_nodata, fill)
+            res = (_warp_stack(stack, src, dst, method, src_nodata, fill) if nest is None
+                   else _repeat_stack(stack, nest, dst, src_nodata, fill))
             for (name, i), plane in zip(part, res):  # views of res: no copy of the tile
                 kept[name][0][i] = plane
     sdims = set(src.dimensions)
@@ -236,6 +238,39 @@ def warp_bands(xx: xr.Dataset, dst: GeoBox, resampling_for: Callable[[str, Any],
     res = xr.Dataset(result, coords=coords)
     res.attrs.update({k: v for k, v in xx.attrs.items() if k not in ("crs", "grid_mapping")})
     return res
+
+
+def _nested(src: GeoBox, dst: GeoBox) -> tuple[int, int, int] | None:
+    """``(k, row, col)`` when every pixel of ``dst`` lies inside one pixel of ``src``: same CRS,
+    no rotation, ``src`` pixels ``k`` x ``k`` of ``dst``'s, ``dst``'s pixel (0, 0) at
+    ``(row, col)`` of ``src`` upsampled by ``k``, and ``dst`` inside ``src``. None otherwise."""
+    a, b = src.affine, dst.affine
+    if a.b or a.d or b.b or b.d or src.crs is None or src.crs != dst.crs:
+        return None
+    k = _scale_and_offset(a.a, b.a, a.c, b.c)
+    r = _scale_and_offset(a.e, b.e, a.f, b.f)
+    if k is None or r is None or k[0] != r[0] or k[0] < 2:
+        return None
+    (k, col), (_, row) = k, r
+    ny, nx = dst.shape.yx
+    if row < 0 or col < 0 or row + ny > k * src.shape.y or col + nx > k * src.shape.x:
+        return None
+    return k, row, col
+
+
+def _repeat_stack(stack: np.ndarray, nest: tuple[int, int, int], dst: GeoBox, src_nodata: Any,
+                  fill: Any) -> np.ndarray:
+    """What a GDAL nearest warp of a (plane, y, x) stack gives on ``dst``, a grid nested in
+    the stack's (``_nested``): each target pixel is the source pixel it lies in, ``fill`` where
+    that is nodata. The centre of target row ``i`` lies in source row ``(row + i) // k``
+    exactly (no rounding), as for columns."""
+    k, row, col = nest
+    ny, nx = dst.shape.yx
+    out = np.take(np.take(stack, (row + np.arange(ny)) // k, axis=1), (col + np.arange(nx)) // k, axis=2)
+    mask = _nodata_mask(out, src_nodata)
+    if mask is not None and mask.any():
+        out[mask] = fill
+    return out
 
 
 def _nodata_key(v: Any) -> Any:

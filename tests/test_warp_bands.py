@@ -55,11 +55,11 @@ def _resampling_for(name: str, dtype) -> str:
     return "nearest" if np.dtype(dtype) == np.bool_ else RESAMPLING[name]
 
 
-def _per_band(xx: xr.Dataset, dst: GeoBox) -> xr.Dataset:
+def _per_band(xx: xr.Dataset, dst: GeoBox, resampling_for=_resampling_for) -> xr.Dataset:
     """What statscore.load._reproject did: xr_reproject band by band."""
     out = {}
     for name, band in xx.data_vars.items():
-        r = xr_reproject(band, dst, resampling=_resampling_for(str(name), band.dtype),
+        r = xr_reproject(band, dst, resampling=resampling_for(str(name), band.dtype),
                          dst_nodata=band.attrs.get("nodata"))
         r.attrs.update(band.attrs)
         out[name] = r
@@ -120,3 +120,30 @@ def test_warp_bands_splits_bands_with_holes_of_their_own(monkeypatch):
     reader.warp_bands(xx, _tile(xx), _resampling_for)
     # red has nodata pixels blue and nir do not: bilinear would differ warped together
     assert sorted(calls) == [1, 1, 1, 1, 1, 2]
+
+
+def _nearest(name: str, dtype) -> str:
+    return "nearest"
+
+
+@pytest.mark.parametrize("box,res", [
+    ((500_035, 6_200_015, 500_835, 6_200_965), 5),  # 2 x 2 per source pixel, odd offsets
+    ((500_000, 6_200_000, 501_200, 6_201_000), 5),  # the whole source
+    ((500_010, 6_200_020, 501_190, 6_200_980), 10 / 3),  # 3 x 3
+    ((499_990, 6_200_015, 500_835, 6_200_965), 5),  # past the source's west edge: GDAL warps it
+])
+def test_nearest_onto_a_nested_grid_repeats_pixels_as_gdal_warps_them(box, res, monkeypatch):
+    """A grid whose pixels lie inside the source's (pq's 20 m masks onto a 10 m tile) is
+    filled by repeating source pixels, without GDAL, value for value as GDAL's warp."""
+    xx = _group(holes=True)
+    dst = GeoBox.from_bbox(box, "EPSG:32756", resolution=res)
+    calls = []
+    real = rasterio.warp.reproject
+    monkeypatch.setattr(rasterio.warp, "reproject",
+                        lambda source, destination, **kw: calls.append(len(source)) or real(source, destination, **kw))
+    ours = reader.warp_bands(xx, dst, _nearest)
+    inside = box[0] >= 500_000
+    assert (calls == []) == inside
+    monkeypatch.setattr(rasterio.warp, "reproject", real)
+    _assert_identical(ours, _per_band(xx, dst, _nearest))
+    assert (ours["red"].values == 0).any() and np.isnan(ours["ndvi"].values).any() and ours["cloud"].values.any()
