@@ -266,11 +266,13 @@ def _repeat_stack(stack: np.ndarray, nest: tuple[int, int, int], dst: GeoBox, sr
     exactly (no rounding), as for columns."""
     k, row, col = nest
     ny, nx = dst.shape.yx
-    out = np.take(np.take(stack, (row + np.arange(ny)) // k, axis=1), (col + np.arange(nx)) // k, axis=2)
-    mask = _nodata_mask(out, src_nodata)
-    if mask is not None and mask.any():
-        out[mask] = fill
-    return out
+    if src_nodata is not None and _nodata_key(src_nodata) != _nodata_key(fill):
+        # nodata pixels become fill, on the smaller grid (a NaN is kept unless nodata is NaN, as GDAL does)
+        nd = np.asarray(src_nodata).astype(stack.dtype)
+        mask = np.isnan(stack) if _nodata_key(src_nodata) == "nan" else stack == nd
+        if mask.any():
+            stack = np.where(mask, np.asarray(fill).astype(stack.dtype), stack)
+    return np.take(np.take(stack, (row + np.arange(ny)) // k, axis=1), (col + np.arange(nx)) // k, axis=2)
 
 
 def _nodata_key(v: Any) -> Any:

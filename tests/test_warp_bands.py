@@ -136,6 +136,9 @@ def test_nearest_onto_a_nested_grid_repeats_pixels_as_gdal_warps_them(box, res, 
     """A grid whose pixels lie inside the source's (pq's 20 m masks onto a 10 m tile) is
     filled by repeating source pixels, without GDAL, value for value as GDAL's warp."""
     xx = _group(holes=True)
+    other = xr.where(xx["ndvi"] > 0.9, np.float32(-999), xx["ndvi"]).assign_attrs(nodata=-999)  # and NaN
+    assert np.isnan(other.values).any() and (other.values == -999).any()
+    xx = xx.assign(index=other)
     dst = GeoBox.from_bbox(box, "EPSG:32756", resolution=res)
     calls = []
     real = rasterio.warp.reproject
@@ -147,3 +150,5 @@ def test_nearest_onto_a_nested_grid_repeats_pixels_as_gdal_warps_them(box, res, 
     monkeypatch.setattr(rasterio.warp, "reproject", real)
     _assert_identical(ours, _per_band(xx, dst, _nearest))
     assert (ours["red"].values == 0).any() and np.isnan(ours["ndvi"].values).any() and ours["cloud"].values.any()
+    index = ours["index"].values  # nodata -999 and NaN both kept, as GDAL keeps them
+    assert (index == -999).any() and np.isnan(index).any()
