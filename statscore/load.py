@@ -54,6 +54,12 @@ FIRST_STRIP_ROWS = 256
 """Rows of the first strip, which measures the stack's bytes per row, when the sources are not
 on the tile's grid (on it, the first strip ends on a source COG tile row boundary)."""
 
+ONE_STRIP_SHARE = 4
+"""A tile whose inputs (bands as loaded, on the tile grid) take at most this share of
+``block_bytes`` (a quarter) is loaded whole, without a measuring strip first: every strip
+pays a fixed cost per day (documents, file opens, the plugin's masking), which at 256 px
+was half the load, while a stack four times its inputs still fits the budget."""
+
 MIN_STRIP_ROWS = 16
 """Fewest rows of a strip, whatever the budget (the last one of a tile may be shorter)."""
 
@@ -403,12 +409,15 @@ def _stack_bytes(xx: xr.Dataset) -> int:
 
 
 def _first_rows(groups: list[_Group], tile: GeoBox, block_bytes: int, grid: tuple[int, int]) -> int:
-    """Rows of the first strip: to the first source COG tile row boundary ``MIN_STRIP_ROWS``
-    or more down (``FIRST_STRIP_ROWS`` when the sources are not on the tile's grid), fewer
-    when that many rows of the inputs (bands as loaded, on the tile grid) exceed ``block_bytes``."""
+    """Rows of the first strip: the whole tile when its inputs are small (``ONE_STRIP_SHARE``),
+    else to the first source COG tile row boundary ``MIN_STRIP_ROWS`` or more down
+    (``FIRST_STRIP_ROWS`` when the sources are not on the tile's grid), fewer when that many
+    rows of the inputs (bands as loaded, on the tile grid) exceed ``block_bytes``."""
     ny, nx = tile.shape.yx
     days = len({g.day for g in groups})
     row_bytes = max(1, days * nx * sum(np.dtype(m.dtype).itemsize for m in groups[0].measurements))
+    if ONE_STRIP_SHARE * row_bytes * ny <= block_bytes:
+        return ny
     period, phase = grid
     probe = phase + period * max(0, -(-(MIN_STRIP_ROWS - phase) // period)) if period else FIRST_STRIP_ROWS
     return int(min(ny, probe, max(MIN_STRIP_ROWS, block_bytes // row_bytes)))

@@ -211,3 +211,16 @@ def test_streamed_day_sums_name_a_missing_band(tile_task):
 
     with pytest.raises(InputError, match="'erased' missing"):
         load.reduce_task(tile_task, Forgetful())
+
+
+def test_a_tile_of_small_inputs_is_loaded_in_one_strip(tile_task, monkeypatch):
+    """No measuring strip when the tile's inputs take a quarter of the budget or less: one
+    load of every day instead of two; above that, a first strip measures the stack."""
+    plugin = resolve_plugin("gm-s2", {})
+    inputs = _row_bytes(tile_task, plugin) * tile_task.geobox.shape.y
+    seen = _spy_strips(monkeypatch)
+    load.reduce_task(tile_task, plugin, block_bytes=load.ONE_STRIP_SHARE * inputs)
+    assert [r for r, _ in seen] == [tile_task.geobox.shape.y]
+    seen.clear()
+    load.reduce_task(tile_task, plugin, block_bytes=load.ONE_STRIP_SHARE * inputs - 1)
+    assert len(seen) >= 2 and sum(r for r, _ in seen) == tile_task.geobox.shape.y

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import importlib
+import logging
+import os
 import sys
 
 import click
@@ -46,3 +49,27 @@ class _Group(click.Group):
 def main() -> None:
     """Statistical products from Earth observation data (odc-stats compatible)."""
 
+
+
+def entry() -> None:
+    """The ``odc-stats`` console script: ``main``, then an exit without the interpreter's
+    teardown of every module and object (datacube, dask, xarray, numba: ~0.4 s, a tenth of a
+    small task). Output files are closed by then; exit handlers, logging and the standard
+    streams are still run and flushed."""
+    try:
+        main.main(prog_name="odc-stats")
+        code: int = 0
+    except SystemExit as e:
+        if e.code is None or isinstance(e.code, int):
+            code = e.code or 0
+        else:
+            print(e.code, file=sys.stderr)
+            code = 1
+    atexit._run_exitfuncs()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # closed or broken pipe: nothing more to save
+            pass
+    os._exit(code)
