@@ -250,6 +250,27 @@ def _sum_block(groups: list[_Group], plugin: Any, dst: GeoBox, threads: int = 1)
     return sums
 
 
+@lru_cache(maxsize=1)
+def _malloc_trim() -> Callable[[int], int] | None:
+    import ctypes
+    import ctypes.util
+
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return None
+
+
+def release_free_memory() -> None:
+    """Hand the heap pages freed by a day's temporaries back to the OS (glibc's
+    ``malloc_trim``). Arrays of a few MB (a day's bands as read, masked, warped) come from
+    malloc's arenas once its mmap threshold has grown, and freed they stay resident: over a
+    warped tile that was 0.1-0.2 GiB of the peak. No-op without glibc."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
 def _in_flight(threads: int) -> int:
     """Groups ``_load_days`` holds at most at once: those submitted to the loaders (bounded, so
     finished ones never pile up) and the one being handed over; one without threads."""
@@ -275,6 +296,8 @@ def _load_days(groups: list[_Group], plugin: Any, dst: GeoBox, threads: int,
         if parts_of_day[g.day] > 1:
             return xx
         put(g.day, xx)
+        del xx
+        release_free_memory()
         return None
 
     def place(g: _Group, xx: xr.Dataset | None) -> None:

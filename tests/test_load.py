@@ -3,6 +3,8 @@ cut on the source COGs' tile rows (so each compressed tile is decompressed once)
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -224,3 +226,21 @@ def test_a_tile_of_small_inputs_is_loaded_in_one_strip(tile_task, monkeypatch):
     seen.clear()
     load.reduce_task(tile_task, plugin, block_bytes=load.ONE_STRIP_SHARE * inputs - 1)
     assert len(seen) >= 2 and sum(r for r, _ in seen) == tile_task.geobox.shape.y
+
+
+def test_release_free_memory_gives_freed_heap_pages_back():
+    """Freed arrays that malloc kept in its heap (below a grown mmap threshold) stop counting
+    in the resident set once released (run in a fresh interpreter: its own heap)."""
+    code = """
+import numpy as np, psutil
+from statscore.load import release_free_memory
+rss = lambda: psutil.Process().memory_info().rss
+big = np.ones(16 * 2**20, np.uint8); del big  # glibc now serves arrays up to 16 MB from its heap
+arrays = [np.ones(2**20, np.uint8) for _ in range(200)]
+pin = arrays.pop()  # the heap's top stays in use: freeing alone cannot shrink it
+del arrays
+before = rss(); release_free_memory(); after = rss()
+print(before - after)
+"""
+    freed = int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    assert freed > 100 * 2**20
