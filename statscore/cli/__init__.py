@@ -50,7 +50,6 @@ def main() -> None:
     """Statistical products from Earth observation data (odc-stats compatible)."""
 
 
-
 def entry() -> None:
     """The ``odc-stats`` console script: ``main``, then an exit without the interpreter's
     teardown of every module and object (datacube, dask, xarray, numba: ~0.4 s, a tenth of a

@@ -94,9 +94,10 @@ def write_task_outputs(
     is written and the result has ``skipped=True``, unless ``overwrite`` (the old item is then
     removed first). Bands are encoded ``threads`` at a time (default: the CPUs), and GDAL
     compresses each band's blocks on ``threads`` threads too, so that the last bands, or a
-    product of fewer bands than threads, still use every core. On any failure the files this call wrote are removed and the error
-    re-raised. ``processing_info`` goes into ``.proc-info.yaml``; its ``software`` mapping
-    (name -> version) and ``lineage`` text also into the STAC processing extension.
+    product of fewer bands than threads, still use every core. On any failure the files
+    this call wrote are removed and the error re-raised. ``processing_info`` goes into
+    ``.proc-info.yaml``; its ``software`` mapping (name -> version) and ``lineage`` text also
+    into the STAC processing extension.
     """
     folder: OutputFolder = open_folder(task.folder, s3_acl=s3_acl)
     stac_name = task.metadata_path("stac-item.json")
