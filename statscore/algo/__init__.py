@@ -1,5 +1,5 @@
 """Statistics kernels (pure numpy/numba): geomedian + MADs, counts, percentiles,
-medoid, mask morphology.
+medoid, mask morphology, bilinear resampling at given coordinates (GDAL's rules).
 
 ``statscore.algo`` is also a drop-in for geomad's array API (``nangeomedian_pcm``,
 ``smad_pcm``, ``emad_pcm``, ``bcmad_pcm``).
@@ -21,11 +21,13 @@ from .geomedian import (
 from .medoid import medoid, medoid_composite
 from .morphology import closing, dilation, erosion, mask_cleanup, opening
 from .percentile import percentile, xr_quantile, xr_quantile_bands
+from .resample import bilinear_at
 
 __all__ = [
     "DEFAULT_BLOCK_BYTES",
     "GeomedianMads",
     "bcmad_pcm",
+    "bilinear_at",
     "clear_count",
     "closing",
     "count_valid",

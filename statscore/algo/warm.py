@@ -25,6 +25,7 @@ def compile_kernels(dtypes: Sequence[str] = DTYPES) -> float:
     import xarray as xr
 
     from . import geomedian_with_mads, mask_cleanup, medoid_composite, xr_quantile_bands
+    from .resample import bilinear_at
 
     t0 = time.perf_counter()
     rng = np.random.default_rng(0)
@@ -39,6 +40,10 @@ def compile_kernels(dtypes: Sequence[str] = DTYPES) -> float:
         two_rows = 2 * len(bands) * 4 * 5 * dtype.itemsize  # blocks of some rows: strided copies
         geomedian_with_mads(ds, block_bytes=two_rows, num_threads=1)
         medoid_composite(ds)
+        if dtype.kind in "iu":  # warps of integer bands (statscore._read)
+            planes = rng.integers(1, 100, (2, 6, 6)).astype(dtype)
+            at = np.full((3, 4), 2.5)
+            bilinear_at(planes, at, at, nodata, np.zeros((2, 3, 4), dtype))
         xr_quantile_bands(ds, [0.1, 0.5, 0.9], nodata=nodata)
     return time.perf_counter() - t0
 
