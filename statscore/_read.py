@@ -23,6 +23,7 @@ every band there by GDAL's rules (tests/test_warp_bands.py compares them all wit
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -377,15 +378,16 @@ def _warp_coords(src: GeoBox, dst: GeoBox) -> tuple[np.ndarray, np.ndarray] | No
     pair: the days of a strip share them.
     """
     key = (str(src.crs), tuple(src.affine), tuple(src.shape.yx), str(dst.crs), tuple(dst.affine), tuple(dst.shape.yx))
-    hit = _COORDS.get(key)
-    if hit is None:
-        hit = _COORDS[key] = _ramp_coords(src, dst)
-        while len(_COORDS) > 2:  # the grids of the strip being loaded
-            _COORDS.pop(next(iter(_COORDS)))
-    return hit
+    with _COORDS_LOCK:  # loader threads: the first computes, the others wait for it (once a strip)
+        if key not in _COORDS:
+            _COORDS[key] = _ramp_coords(src, dst)
+            while len(_COORDS) > 2:  # the grids of the strip being loaded
+                _COORDS.pop(next(iter(_COORDS)))
+        return _COORDS[key]
 
 
 _COORDS: dict[tuple, tuple[np.ndarray, np.ndarray] | None] = {}
+_COORDS_LOCK = threading.Lock()
 
 
 def _ramp_coords(src: GeoBox, dst: GeoBox) -> tuple[np.ndarray, np.ndarray] | None:
