@@ -24,8 +24,7 @@ def compile_kernels(dtypes: Sequence[str] = DTYPES) -> float:
     """Call each kernel as the plugins do, on a tiny stack of each dtype; returns seconds."""
     import xarray as xr
 
-    from . import geomedian_with_mads, mask_cleanup, medoid_composite, xr_quantile_bands
-    from .resample import bilinear_at
+    from . import bilinear_at, geomedian_with_mads, mask_cleanup, medoid_composite, xr_quantile_bands
 
     t0 = time.perf_counter()
     rng = np.random.default_rng(0)
