@@ -11,7 +11,7 @@ from statscore.plugins import StatsPlugin, config_keys, list_plugins, resolve_pl
 from statscore.plugins.gm import StatsGMS2
 
 NAMES = ["fc-percentiles", "gm-generic", "gm-ls", "gm-ls-bitmask", "gm-s2", "medoid-generic", "ndvi-median", "pq",
-         "pq-ls-bitmask", "tcw-percentiles", "wofs-summary"]
+         "pq-ls-bitmask", "tcw-percentiles", "wofs-summary", "wofs-summary-fh"]
 
 
 class Doubler(StatsPlugin):
