@@ -1,0 +1,250 @@
+"""Rule-based inputs of DEA's land-cover pipeline: ``veg_count`` (odc-stats'
+``StatsVegCount``, module A0) and ``dem_in_stats`` (``StatsDem``).
+
+``veg_count`` reads fractional cover (``pv``, ``bs``, ``npv``, ``ue``, uint8, nodata
+255) and the WOfS ``water`` flags of each observation:
+
+- an observation's cover is valid when WOfS says clear and dry (the low-solar-angle,
+  terrain-shadow and high-slope bits ignored) and ``ue < ue_threshold`` (30); it is
+  wet when only the water bit is set (low solar angle ignored); ``cloud_filters``
+  ({"cloud" | "cloud_shadow": [[op, radius], ...]}) grow those bits' masks first;
+- same-day observations are fused: cover by the mean of the valid values, the wet
+  flags by the first observation that has one;
+- per calendar month (the months of every year together, in month order) the median
+  of each; a month is vegetated when ``pv`` or ``npv`` exceeds ``bs``, water when the
+  clear-sky wet median exceeds 0.5, wet when the wet-or-valid median exceeds 0;
+- outputs (uint8, nodata 255, named by ``measurements``): the longest run of
+  vegetated months (months with no valid cover neither break nor extend a run; raised
+  to ``veg_threshold`` when neither vegetated nor bare runs reach it), the longest run
+  of water months scaled to 12 (``ceil(run / months observed * 12)``), and the
+  percentage of wet months (``ceil``).
+
+``dem_in_stats`` passes elevation bands through as float32 with NaN where a value is
+not above the band's nodata, renamed to ``measurements``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ..algo import mask_cleanup
+from ..algo.median import nanmedian
+from ..errors import ConfigError, InputError, suggest
+from ._base import StatsPlugin
+from ._masking import check_filter_map, fuse_first_valid, fuse_mean, nodata_of
+from .registry import register
+
+__all__ = ["StatsVegCount", "StatsDem", "max_consecutive", "valid_percent"]
+
+NODATA = 255
+_FC = ("pv", "bs", "npv")
+_BAD_BITS = {"cloud": np.uint8(1 << 6), "cloud_shadow": np.uint8(1 << 5)}
+_IGNORED_FOR_VALID = np.uint8((1 << 4) | (1 << 3) | (1 << 2))  # high slope, terrain shadow, low sun
+_LOW_SUN = np.uint8(1 << 2)
+
+
+def max_consecutive(flags: np.ndarray, normalize: bool = False) -> np.ndarray:
+    """Longest run of 1s over the first axis of uint8 ``flags`` (0, 1, or ``NODATA`` for
+    a step without an answer, which neither breaks nor extends a run); with
+    ``normalize`` the run is scaled to 12 steps: ``ceil(run / steps answered * 12)``.
+    ``NODATA`` where no step is answered."""
+    run = np.zeros(flags.shape[1:], dtype=np.int32)
+    best = np.zeros_like(run)
+    total = np.zeros_like(run)
+    for step in flags:
+        known = step != NODATA
+        run = np.where(known, run + step, run)
+        np.maximum(best, run, out=best)
+        run = np.where(step == 0, 0, run)
+        total += known
+    if normalize:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scaled = np.ceil((best / total * 12).astype(np.float32))
+        return np.where(total <= 0, NODATA, scaled).astype(np.uint8)
+    return np.where(total <= 0, NODATA, best).astype(np.uint8)
+
+
+def valid_percent(flags: np.ndarray) -> np.ndarray:
+    """Percentage (``ceil``) of answered steps whose flag is 1; ``NODATA`` where none is answered."""
+    known = flags != NODATA
+    hits = np.where(known, flags, 0).sum(axis=0, dtype=np.int32)
+    total = known.sum(axis=0, dtype=np.int32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = np.ceil((hits / total * 100).astype(np.float32))
+    return np.where(total <= 0, NODATA, pct).astype(np.uint8)
+
+
+def _flag(values: np.ndarray, hit: np.ndarray) -> np.ndarray:
+    """uint8 1 where ``hit``, 0 elsewhere, ``NODATA`` where ``values`` is NaN."""
+    return np.where(np.isnan(values), NODATA, hit.astype(np.uint8)).astype(np.uint8)
+
+
+class StatsVegCount(StatsPlugin):
+    NAME = "ga_ls_lccs_fc_wo_a0"
+    SHORT_NAME = NAME
+    VERSION = "0.0.1"
+    PRODUCT_FAMILY = "lccs"
+    DEFAULT_MEASUREMENTS = ("veg_frequency", "water_frequency", "wet_percentage")
+
+    def __init__(
+        self,
+        *,
+        ue_threshold: int | None = None,
+        veg_threshold: int | None = None,
+        cloud_filters: Mapping[str, Iterable[Sequence[Any]]] | None = None,
+        measurements: Sequence[str] | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        self.ue_threshold = 30 if ue_threshold is None else int(ue_threshold)
+        self.veg_threshold = 2 if veg_threshold is None else int(veg_threshold)
+        if not 0 <= self.veg_threshold <= 12:
+            raise ConfigError(f"veg_threshold must be a number of months 0..12, got {veg_threshold!r}")
+        self.cloud_filters = check_filter_map(cloud_filters, "cloud_filters") or {}
+        for key in self.cloud_filters:
+            if key not in _BAD_BITS:
+                raise ConfigError(f"unknown cloud_filters key {key!r}{suggest(str(key), list(_BAD_BITS))};"
+                                  f" valid: {', '.join(_BAD_BITS)}")
+        names = tuple(measurements) if measurements is not None else self.DEFAULT_MEASUREMENTS
+        if len(names) != 3 or len(set(names)) != 3:
+            raise ConfigError(f"measurements must name 3 distinct bands (veg, water, wet), got {list(names)}")
+        self._measurements = names
+
+    @property
+    def input_bands(self) -> tuple[str, ...]:
+        return ("water", *_FC, "ue")
+
+    @property
+    def mask_bands(self) -> tuple[str, ...]:
+        return ("water",)
+
+    @property
+    def measurements(self) -> tuple[str, ...]:
+        return self._measurements
+
+    def output_dtypes(self) -> dict[str, np.dtype]:
+        return {b: np.dtype("uint8") for b in self.measurements}
+
+    def output_nodata(self) -> dict[str, float | int | None]:
+        return {b: NODATA for b in self.measurements}
+
+    @property
+    def categorical_bands(self) -> tuple[str, ...]:
+        return self.measurements
+
+    def native_transform(self, xx: xr.Dataset) -> xr.Dataset:
+        """Cover (float32, NaN unless valid) plus ``wet_clear``/``wet_valid`` (1 wet,
+        0 clear-dry / valid-dry, NaN otherwise)."""
+        self._require(xx, self.input_bands)
+        water = xx["water"].astype(np.uint8)
+        valid = (water & ~_IGNORED_FOR_VALID) == 0
+        wet = (water & ~_LOW_SUN) == 128
+        clear = water == 0
+        for key, filters in self.cloud_filters.items():
+            grown = mask_cleanup((water & _BAD_BITS[key]) > 0, filters)
+            valid, clear, wet = valid & ~grown, clear & ~grown, wet & ~grown
+        nan = np.float32(np.nan)
+        wet_f = wet.astype(np.float32)
+        out = {"wet_clear": wet_f.where(wet | clear, nan), "wet_valid": wet_f.where(wet | valid, nan)}
+        valid = valid & (xx["ue"] < self.ue_threshold)
+        for b in _FC:
+            band = xx[b]
+            ok = valid & (band != nodata_of(band)) if nodata_of(band) is not None else valid
+            out[b] = band.astype(np.float32).where(ok, nan)
+        for v in out.values():
+            v.attrs = {"nodata": float("nan")}
+        return xr.Dataset({k: out[k] for k in (*_FC, "wet_clear", "wet_valid")}, attrs=xx.attrs)
+
+    def fuser(self, xx: xr.Dataset) -> xr.Dataset:
+        fused = fuse_mean(xx[list(_FC)], float("nan"))
+        for b in ("wet_clear", "wet_valid"):
+            fused[b] = fuse_first_valid(xx[b])
+        return fused
+
+    def monthly_medians(self, xx: xr.Dataset) -> dict[str, np.ndarray]:
+        """Per band (month, y, x) medians, months in calendar order."""
+        names = (*_FC, "wet_clear", "wet_valid")
+        self._require(xx, names)
+        tdim = xx["pv"].dims[0]
+        months = xx[tdim].dt.month.values if tdim == "time" else xx["time"].dt.month.values
+        order = sorted(set(int(m) for m in months))
+        return {b: np.stack([nanmedian(np.asarray(xx[b].data)[months == m]) for m in order])
+                for b in names}
+
+    def reduce(self, xx: xr.Dataset) -> xr.Dataset:
+        med = self.monthly_medians(xx)
+        pv, bs, npv = med["pv"], med["bs"], med["npv"]
+        veg = _flag(pv, (pv > bs) | (npv > bs))
+        non_veg = np.where(veg < NODATA, 1 - veg, NODATA).astype(np.uint8)
+        runs_veg, runs_bare = max_consecutive(veg), max_consecutive(non_veg)
+        v = np.uint8(self.veg_threshold)
+        runs_veg = np.where((runs_bare < v) & (runs_veg < v), v, runs_veg).astype(np.uint8)
+        water = max_consecutive(_flag(med["wet_clear"], med["wet_clear"] > 0.5), normalize=True)
+        wet = valid_percent(_flag(med["wet_valid"], med["wet_valid"] > 0))
+        band = xx["pv"]
+        dims = band.dims[1:]
+        coords = {k: c for k, c in band.coords.items() if set(c.dims) <= set(dims)}
+        return self._finish({name: xr.DataArray(data, dims=dims, coords=coords)
+                             for name, data in zip(self.measurements, (runs_veg, water, wet))})
+
+
+class StatsDem(StatsPlugin):
+    NAME = "ga_ls_lccs_(ni)dem"
+    SHORT_NAME = NAME
+    VERSION = "0.0.1"
+    PRODUCT_FAMILY = "lccs"
+
+    def __init__(self, *, input_bands: Sequence[str], measurements: Sequence[str] | None = None,
+                 **kwargs: Any):
+        super().__init__(**kwargs)
+        if isinstance(input_bands, str) or not input_bands:
+            raise ConfigError(f"input_bands must list the elevation band(s), got {input_bands!r}")
+        self._inputs = tuple(input_bands)
+        self._measurements = tuple(measurements) if measurements is not None else self._inputs
+        if len(self._measurements) != len(self._inputs):
+            raise ConfigError(f"measurements {list(self._measurements)} must name one output per input band"
+                              f" {list(self._inputs)}")
+
+    @property
+    def input_bands(self) -> tuple[str, ...]:
+        return self._inputs
+
+    @property
+    def measurements(self) -> tuple[str, ...]:
+        return self._measurements
+
+    def output_dtypes(self) -> dict[str, np.dtype]:
+        return {b: np.dtype("float32") for b in self.measurements}
+
+    def output_nodata(self) -> dict[str, float | int | None]:
+        return {b: float("nan") for b in self.measurements}
+
+    def native_transform(self, xx: xr.Dataset) -> xr.Dataset:
+        """float32, NaN where a value is not above the band's nodata (as odc-stats)."""
+        self._require(xx, self._inputs)
+        out = {}
+        for b in self._inputs:
+            band = xx[b]
+            if band.attrs.get("nodata") is None:
+                raise InputError(f"plugin 'dem_in_stats': band {b!r} has no nodata value")
+            nodata = float(band.attrs["nodata"])
+            data = np.asarray(band.data)
+            out[b] = band.copy(data=np.where(data > nodata, data, np.nan).astype(np.float32))
+            out[b].attrs = {**band.attrs, "nodata": float("nan")}
+        return xr.Dataset(out, attrs=xx.attrs)
+
+    def reduce(self, xx: xr.Dataset) -> xr.Dataset:
+        """The (one) observation per pixel; with several, the first valid one."""
+        self._require(xx, self._inputs)
+        first = fuse_first_valid(xx[list(self._inputs)])
+        tdim = first[self._inputs[0]].dims[0]
+        first = first.isel({tdim: 0}, drop=True)
+        return self._finish({m: first[b] for b, m in zip(self._inputs, self._measurements)})
+
+
+register("veg_count", StatsVegCount)
+register("dem_in_stats", StatsDem)
