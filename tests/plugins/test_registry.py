@@ -100,8 +100,14 @@ def test_bad_values_are_config_errors(cfg, match):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_output_metadata_covers_every_band(name):
+def test_output_metadata_covers_every_band(name, tmp_path):
     cfg = {"bands": ["a", "b"], "mask_band": "m"} if name in ("gm-generic", "medoid-generic") else {}
+    if name == "dem_in_stats":
+        cfg = {"input_bands": ["dem_h"]}
+    if name == "mangroves":
+        extent = tmp_path / "extent.geojson"
+        extent.write_text('{"type": "Polygon", "coordinates": [[[150, -34], [151, -34], [151, -33], [150, -34]]]}')
+        cfg = {"mangroves_extent": str(extent)}
     p = resolve_plugin(name, **cfg)
     assert list(p.output_dtypes()) == list(p.measurements)
     assert list(p.output_nodata()) == list(p.measurements)
