@@ -10,7 +10,7 @@ from statscore.errors import ConfigError
 from statscore.plugins import StatsPlugin, config_keys, list_plugins, resolve_plugin
 from statscore.plugins.gm import StatsGMS2
 
-NAMES = ["dem_in_stats", "fc-percentiles", "gm-generic", "gm-ls", "gm-ls-bitmask", "gm-s2", "medoid-generic", "ndvi-median", "pq",
+NAMES = ["dem_in_stats", "fc-percentiles", "gm-generic", "gm-ls", "gm-ls-bitmask", "gm-s2", "mangroves", "medoid-generic", "ndvi-median", "pq",
          "pq-ls-bitmask", "tcw-percentiles", "veg_count", "wofs-summary", "wofs-summary-fh"]
 
 
