@@ -11,7 +11,7 @@ from statscore.plugins import StatsPlugin, config_keys, list_plugins, resolve_pl
 from statscore.plugins.gm import StatsGMS2
 
 NAMES = ["dem_in_stats", "fc-percentiles", "gm-generic", "gm-ls", "gm-ls-bitmask", "gm-s2", "mangroves", "medoid-generic", "ndvi-median", "pq",
-         "pq-ls-bitmask", "tcw-percentiles", "veg_count", "wofs-summary", "wofs-summary-fh"]
+         "pq-ls-bitmask", "s2_gm_tools.S2Cloudless_percentiles", "tcw-percentiles", "veg_count", "wofs-summary", "wofs-summary-fh"]
 
 
 class Doubler(StatsPlugin):
