@@ -21,6 +21,17 @@
 
 ``dem_in_stats`` passes elevation bands through as float32 with NaN where a value is
 not above the band's nodata, renamed to ``measurements``.
+
+``veg_class_l1`` (``StatsVegClassL1``, module A1) classifies level 3 from one year of the
+chain's outputs: water where the WOfS ``frequency`` reaches ``water_threshold`` (0.2);
+else surface where the soil index ``si5 = blue * red / green`` exceeds
+``mudflat_threshold`` (1000) below ``dem_threshold`` (6 m) of ``dem_h``, or exceeds
+``saltpan_threshold`` (1500), or ``veg_frequency < veg_threshold`` (2); else terrestrial
+vegetation where ``veg_frequency`` has data; optional ``elevation`` (intertidal) and
+``canopy_cover_class`` (mangroves) turn water/surface into intertidal and vegetation into
+aquatic; pixels still unclassified but with ``wet_percentage`` take the most common class
+within 2 pixels (:func:`statscore.algo.mode_fill.fill_with_mode`); 255 where nothing
+applies or si5 is undefined. Class values come from ``output_classes``.
 """
 
 from __future__ import annotations
@@ -33,12 +44,13 @@ import xarray as xr
 
 from ..algo import mask_cleanup
 from ..algo.median import nanmedian
+from ..algo.mode_fill import fill_with_mode
 from ..errors import ConfigError, InputError, suggest
 from ._base import StatsPlugin
 from ._masking import check_filter_map, fuse_first_valid, fuse_mean, nodata_of
 from .registry import register
 
-__all__ = ["StatsVegCount", "StatsDem", "max_consecutive", "valid_percent"]
+__all__ = ["StatsVegCount", "StatsDem", "StatsVegClassL1", "max_consecutive", "valid_percent"]
 
 NODATA = 255
 _FC = ("pv", "bs", "npv")
@@ -246,5 +258,135 @@ class StatsDem(StatsPlugin):
         return self._finish({m: first[b] for b, m in zip(self._inputs, self._measurements)})
 
 
+class StatsVegClassL1(StatsPlugin):
+    NAME = "ga_ls_lccs_veg_class_a1"
+    SHORT_NAME = NAME
+    VERSION = "0.0.1"
+    PRODUCT_FAMILY = "lccs"
+
+    #: Classes ``output_classes`` must give a value.
+    CLASSES = ("water", "surface", "terrestrial_veg", "intertidal", "aquatic_veg_herb", "aquatic_veg_wood")
+    DEFAULT_INPUTS = ("nbart_blue", "nbart_green", "nbart_red", "frequency", "dem_h", "veg_frequency",
+                      "wet_percentage")
+    #: Placeholder for "has data but no class yet", filled from the neighbours.
+    UNSURE = 254
+    MODE_RADIUS = 2
+
+    def __init__(
+        self,
+        *,
+        output_classes: Mapping[str, int],
+        dem_threshold: float | None = None,
+        mudflat_threshold: float | None = None,
+        saltpan_threshold: float | None = None,
+        water_threshold: float | None = None,
+        veg_threshold: int | None = None,
+        input_bands: Sequence[str] | None = None,
+        optional_bands: Sequence[str] | None = None,
+        measurements: Sequence[str] | None = None,
+        resampling: str | Mapping[str, str] = "nearest",
+        **kwargs: Any,
+    ):
+        super().__init__(resampling=resampling, **kwargs)
+        if not isinstance(output_classes, Mapping):
+            raise ConfigError(f"output_classes must map class names to values, got {output_classes!r}")
+        missing = [c for c in self.CLASSES if c not in output_classes]
+        if missing:
+            raise ConfigError(f"output_classes lacks {', '.join(map(repr, missing))}")
+        self.output_classes = {k: int(v) for k, v in output_classes.items()}
+        self.dem_threshold = 6 if dem_threshold is None else dem_threshold
+        self.mudflat_threshold = 1000 if mudflat_threshold is None else mudflat_threshold
+        self.saltpan_threshold = 1500 if saltpan_threshold is None else saltpan_threshold
+        self.water_threshold = 0.2 if water_threshold is None else water_threshold
+        self.veg_threshold = 2 if veg_threshold is None else veg_threshold
+        self._inputs = tuple(input_bands) if input_bands is not None else self.DEFAULT_INPUTS
+        absent = [b for b in self.DEFAULT_INPUTS if b not in self._inputs]
+        if absent:
+            raise ConfigError(f"input_bands lacks {', '.join(map(repr, absent))} (the rules read them)")
+        self._optional = tuple(optional_bands or ())
+        unknown = [b for b in self._optional if b not in ("elevation", "canopy_cover_class")]
+        if unknown:
+            raise ConfigError(f"optional_bands {unknown} are not used; known: 'elevation', 'canopy_cover_class'")
+        self._measurements = tuple(measurements) if measurements is not None else ("level_3_4",)
+        if len(self._measurements) != 1:
+            raise ConfigError(f"measurements must name one band (the level 3 classes), got {list(self._measurements)}")
+
+    @property
+    def input_bands(self) -> tuple[str, ...]:
+        return self._inputs
+
+    @property
+    def optional_bands(self) -> tuple[str, ...]:
+        return self._optional
+
+    @property
+    def measurements(self) -> tuple[str, ...]:
+        return self._measurements
+
+    @property
+    def categorical_bands(self) -> tuple[str, ...]:
+        return self.measurements
+
+    @property
+    def reduce_margin(self) -> int:
+        return self.MODE_RADIUS
+
+    def output_dtypes(self) -> dict[str, np.dtype]:
+        return {self._measurements[0]: np.dtype("uint8")}
+
+    def output_nodata(self) -> dict[str, float | int | None]:
+        return {self._measurements[0]: NODATA}
+
+    def level3(self, xx: xr.Dataset) -> np.ndarray:
+        """The (y, x) level 3 classes of a one-observation stack (the first valid if several)."""
+        self._require(xx, self._inputs)
+        names = [b for b in (*self._inputs, *self._optional) if b in xx.data_vars]
+        first = fuse_first_valid(xx[names])
+        one = {b: np.asarray(first[b].data)[0] for b in names}
+        cls = self.output_classes
+
+        def nodata(band: str, default: float) -> float:
+            nd = first[band].attrs.get("nodata")
+            return default if nd is None or (isinstance(nd, float) and np.isnan(nd)) else nd
+
+        blue, red, green = (one[b].astype(np.float64) for b in ("nbart_blue", "nbart_red", "nbart_green"))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            si5 = np.where(blue > nodata("nbart_blue", -999), blue * red / green, np.nan)
+        si5 = si5.astype(np.float32).astype(np.float64)
+        freq = one["frequency"].astype(np.float64)
+        dem = one["dem_h"].astype(np.float64)
+        veg = one["veg_frequency"].astype(np.float64)
+        l3 = np.where(freq >= self.water_threshold, cls["water"], 0).astype(np.uint8)
+        surface = ((si5 > self.mudflat_threshold) & (dem <= self.dem_threshold)) | (si5 > self.saltpan_threshold) \
+            | (veg < self.veg_threshold)
+        l3 = np.where(surface & (l3 == 0), cls["surface"], l3).astype(np.uint8)
+        l3 = np.where((l3 == 0) & (veg < nodata("veg_frequency", NODATA)), cls["terrestrial_veg"], l3).astype(np.uint8)
+        for b in self._optional:
+            if b not in one:
+                continue
+            if b == "elevation":
+                tidal = ~np.isnan(one[b].astype(np.float64))
+                l3 = np.where(tidal & ((l3 == cls["water"]) | (l3 == cls["surface"])), cls["intertidal"], l3)
+                l3 = np.where(tidal & (l3 == cls["terrestrial_veg"]), cls["aquatic_veg_herb"], l3)
+            else:
+                cover = one[b].astype(np.float64)
+                nd = first[b].attrs.get("nodata", NODATA)
+                has = cover < nd if nd is not None and not (isinstance(nd, float) and np.isnan(nd)) \
+                    else np.ones(cover.shape, bool)
+                l3 = np.where((cover > 0) & has, cls["aquatic_veg_wood"], l3)
+            l3 = l3.astype(np.uint8)
+        wet = one["wet_percentage"].astype(np.float64)
+        l3 = np.where((l3 == 0) & (wet < nodata("wet_percentage", NODATA)), self.UNSURE, l3).astype(np.uint8)
+        l3 = fill_with_mode(l3, self.UNSURE, exclude=(0,), radius=self.MODE_RADIUS)
+        return np.where((l3 == 0) | (l3 == self.UNSURE) | np.isnan(si5), NODATA, l3).astype(np.uint8)
+
+    def reduce(self, xx: xr.Dataset) -> xr.Dataset:
+        band = xx["veg_frequency"] if "veg_frequency" in xx.data_vars else xx[self._inputs[0]]
+        dims = band.dims[1:]
+        coords = {k: c for k, c in band.coords.items() if set(c.dims) <= set(dims)}
+        return self._finish({self._measurements[0]: xr.DataArray(self.level3(xx), dims=dims, coords=coords)})
+
+
 register("veg_count", StatsVegCount)
 register("dem_in_stats", StatsDem)
+register("veg_class_l1", StatsVegClassL1)

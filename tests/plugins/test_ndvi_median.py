@@ -90,7 +90,7 @@ def test_odc_stats_run_on_generated_landsat(tmp_path_factory, tmp_path):
 
     from statscore.run import TaskReader
 
-    tile = 96
+    tile = 64
     db = make_ls_task(tmp_path_factory.mktemp("ndvi"), tile, "ga_ls8c_ard_3")
     out = tmp_path / "out"
     r = subprocess.run([str(Path(sys.executable).parent / "odc-stats"), "run", str(db), "0", "--plugin",

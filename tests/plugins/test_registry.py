@@ -11,7 +11,7 @@ from statscore.plugins import StatsPlugin, config_keys, list_plugins, resolve_pl
 from statscore.plugins.gm import StatsGMS2
 
 NAMES = ["dem_in_stats", "fc-percentiles", "gm-generic", "gm-ls", "gm-ls-bitmask", "gm-s2", "mangroves", "medoid-generic", "model-pixel", "ndvi-median", "pq",
-         "pq-ls-bitmask", "s2_gm_tools.S2Cloudless_percentiles", "tcw-percentiles", "veg_count", "wofs-summary", "wofs-summary-fh"]
+         "pq-ls-bitmask", "s2_gm_tools.S2Cloudless_percentiles", "tcw-percentiles", "veg_class_l1", "veg_count", "wofs-summary", "wofs-summary-fh"]
 
 
 class Doubler(StatsPlugin):
@@ -108,6 +108,9 @@ def test_output_metadata_covers_every_band(name, tmp_path):
         extent = tmp_path / "extent.geojson"
         extent.write_text('{"type": "Polygon", "coordinates": [[[150, -34], [151, -34], [151, -33], [150, -34]]]}')
         cfg = {"mangroves_extent": str(extent)}
+    if name == "veg_class_l1":
+        cfg = {"output_classes": {c: i for i, c in enumerate(("water", "surface", "terrestrial_veg", "intertidal",
+                                                               "aquatic_veg_herb", "aquatic_veg_wood"))}}
     if name == "model-pixel":  # the model opens on first use, not here
         (tmp_path / "model.so").write_bytes(b"")
         cfg = {"model_path": str(tmp_path / "model.so"), "bands": ["a", "b"]}

@@ -8,7 +8,7 @@ import pkgutil
 
 from statscore.plugins import list_plugins
 
-NOT_PORTED = {"lccs_level34", "urban_class", "cultivated_class", "woody_cover", "veg_class_l1"}
+NOT_PORTED = {"lccs_level34", "urban_class", "cultivated_class", "woody_cover"}
 OURS_ONLY = {"medoid-generic", "model-pixel"}
 
 
@@ -31,7 +31,7 @@ def test_every_odc_stats_plugin_name_is_ours_but_the_classifiers():
 
 
 NEW = ("ndvi-median", "wofs-summary-fh", "mangroves", "veg_count", "dem_in_stats",
-       "s2_gm_tools.S2Cloudless_percentiles")
+       "s2_gm_tools.S2Cloudless_percentiles", "veg_class_l1")
 
 
 def test_new_plugins_publish_odc_stats_product_names():
