@@ -17,8 +17,8 @@ from .conftest import stack
 from .odc_reference import run_ours
 
 
-def _tree(kind: str):
-    """One decision tree on features (f0, f1): f0 < 100 -> A; else f1 < 50 -> B else C.
+def _tree(kind: str, t0: float = 100.0, t1: float = 50.0):
+    """One decision tree on features (f0, f1): f0 < t0 -> A; else f1 < t1 -> B else C.
     Regression leaves A, B, C = 10, 20, 30; classifier leaves one-hot classes 0, 1, 2."""
     from treelite.model_builder import Metadata, ModelBuilder, PostProcessorFunc, TreeAnnotation
 
@@ -34,14 +34,14 @@ def _tree(kind: str):
     leaves = ([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0]] if multi else [10.0, 20.0, 30.0])
     b.start_tree()
     b.start_node(0)
-    b.numerical_test(feature_id=0, threshold=100.0, default_left=True, opname="<", left_child_key=1,
+    b.numerical_test(feature_id=0, threshold=t0, default_left=True, opname="<", left_child_key=1,
                      right_child_key=2)
     b.end_node()
     b.start_node(1)
     b.leaf(leaves[0])
     b.end_node()
     b.start_node(2)
-    b.numerical_test(feature_id=1, threshold=50.0, default_left=True, opname="<", left_child_key=3,
+    b.numerical_test(feature_id=1, threshold=t1, default_left=True, opname="<", left_child_key=3,
                      right_child_key=4)
     b.end_node()
     for key, value in ((3, leaves[1]), (4, leaves[2])):
@@ -59,9 +59,10 @@ def models(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("models")
     out = {}
-    for kind in ("values", "classes"):
+    for kind, t0, t1 in (("values", 100, 50), ("classes", 100, 50), ("reflectance", 1000, 2000)):
         path = root / f"{kind}.so"
-        tl2cgen.export_lib(_tree(kind), toolchain="gcc", libpath=str(path), nthread=1)
+        tl2cgen.export_lib(_tree("classes" if kind == "classes" else "values", t0, t1), toolchain="gcc",
+                           libpath=str(path), nthread=1)
         out[kind] = path
     return out
 
@@ -149,3 +150,36 @@ def test_configuration_errors_name_the_model(models, tmp_path):
     p = resolve_plugin("model-pixel", model_path=str(models["values"]), bands=["a"], ptype="regression")
     with pytest.raises(InputError, match="takes 2 features, got 1"):
         p.predict(np.zeros((3, 1), "float32"))
+
+
+def test_odc_stats_run_with_a_model_on_generated_landsat(models, tmp_path_factory, tmp_path):
+    """``odc-stats run --plugin model-pixel``: the model opens in the task's worker process
+    and every pixel of the COG is the median of the tree's answers over the observations."""
+    import rasterio
+    from datacube.storage import BandInfo
+
+    from statscore.run import TaskReader
+
+    from .test_ndvi_median import _on_tile, ard_task, run_cli
+
+    db = ard_task(tmp_path_factory)
+    cfg = {"model_path": str(models["reflectance"]), "bands": ["nbart_red", "nbart_nir"], "ptype": "regression",
+           "output_band": "woody"}
+    r = run_cli(db, "model-pixel", cfg, tmp_path / "out")
+    assert r.returncode == 0, r.stderr[-3000:]
+    (item,) = (tmp_path / "out").rglob("*.stac-item.json")
+    with rasterio.open(str(item)[: -len(".stac-item.json")] + "_woody.tif") as src:
+        assert src.dtypes[0] == "float32"
+        got = src.read(1)
+    reader = TaskReader(str(db))
+    (tile, ids), = reader.tasks.items()
+    gbox = reader.gridspec.tile_geobox((tile.x, tile.y))
+    dss = sorted((reader.cache.get(u) for u in ids), key=lambda ds: ds.center_time)
+    red, nir = (np.stack([_on_tile(BandInfo(ds, b).uri, gbox) for ds in dss]) for b in ("nbart_red", "nbart_nir"))
+    leaf = np.where(red < 1000, 0, np.where(nir < 2000, 1, 2))
+    per_obs = np.where((red != -999) & (nir != -999), np.array([10.0, 20.0, 30.0])[leaf], np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        want = np.nanmedian(per_obs, axis=0).astype("float32")
+    np.testing.assert_array_equal(got, want)
+    assert len(np.unique(got[np.isfinite(got)])) >= 3  # the tree's branches all show up

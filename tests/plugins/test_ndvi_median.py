@@ -84,18 +84,14 @@ def test_config_names_bands_and_rejects_what_cannot_work():
 def test_odc_stats_run_on_generated_landsat(tmp_path_factory, tmp_path):
     """``odc-stats run --plugin ndvi-median`` on generated DEA Landsat 8 ARD: a valid COG
     whose every pixel is the median NDVI of the clear observations read from the inputs."""
-    from benchmarks._runscene import make_ls_task
     from datacube.storage import BandInfo
     from rio_cogeo.cogeo import cog_validate
 
     from statscore.run import TaskReader
 
-    tile = 64
-    db = make_ls_task(tmp_path_factory.mktemp("ndvi"), tile, "ga_ls8c_ard_3")
+    db = ard_task(tmp_path_factory)
     out = tmp_path / "out"
-    r = subprocess.run([str(Path(sys.executable).parent / "odc-stats"), "run", str(db), "0", "--plugin",
-                        "ndvi-median", "--plugin-config", json.dumps({"resampling": "nearest"}),
-                        "--location", out.as_uri()], capture_output=True, text=True, timeout=600)
+    r = run_cli(db, "ndvi-median", {"resampling": "nearest"}, out)
     assert r.returncode == 0, r.stderr[-3000:]
     (item,) = out.rglob("*.stac-item.json")
     assert set(json.loads(item.read_text())["assets"]) >= {"ndvi_median"}
@@ -119,6 +115,21 @@ def test_odc_stats_run_on_generated_landsat(tmp_path_factory, tmp_path):
         want = np.nanmedian((nir - red) / (nir + red), axis=0)
     assert np.isfinite(got).sum() > got.size // 2 and (clear.sum(0) < len(clear)).any()
     np.testing.assert_array_equal(got, want)
+
+
+def ard_task(tmp_path_factory) -> Path:
+    """A one-task cache of generated DEA Landsat 8 ARD (three months, one path/row, a 64 px
+    tile of 15 m pixels); the scenes are written once per session and shared."""
+    from benchmarks._runscene import make_ls_task
+
+    return make_ls_task(tmp_path_factory.getbasetemp() / "shared-ard", 64, "ga_ls8c_ard_3")
+
+
+def run_cli(db: Path, plugin: str, config: dict, out: Path) -> subprocess.CompletedProcess:
+    """``odc-stats run DB 0 --plugin ... --plugin-config ...`` as a user runs it."""
+    return subprocess.run([str(Path(sys.executable).parent / "odc-stats"), "run", str(db), "0", "--plugin", plugin,
+                           "--plugin-config", json.dumps(config), "--location", out.as_uri()],
+                          capture_output=True, text=True, timeout=600)
 
 
 def _on_tile(uri: str, gbox) -> np.ndarray:
