@@ -15,7 +15,6 @@ shapefiles included), else as GeoJSON; pixels are inside when their centre is
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,9 +22,10 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ..errors import ConfigError, InputError
+from ..errors import ConfigError
 from ._base import StatsPlugin
 from ._masking import fuse_first_valid
+from ._vector import burn, read_polygons
 from .registry import register
 
 __all__ = ["Mangroves", "read_extent"]
@@ -36,38 +36,7 @@ _INPUTS = ("pv_pc_10", "qa", "wet_pc_10")
 
 def read_extent(path: str | Path) -> Any:
     """The union of the polygons in the vector file ``path`` as an odc-geo Geometry."""
-    from odc.geo.geom import Geometry
-
-    path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"mangroves_extent {str(path)!r}: no such file")
-    try:
-        import geopandas as gpd
-    except ImportError:
-        gpd = None
-    try:
-        if gpd is not None:
-            gdf = gpd.read_file(path)
-            if gdf.crs is None:
-                raise ConfigError(f"mangroves_extent {str(path)!r}: the file has no CRS")
-            return Geometry(gdf.union_all(), crs=str(gdf.crs))
-        return _read_geojson(path)
-    except ConfigError:
-        raise
-    except Exception as e:  # noqa: BLE001 - readers raise many types; name the file
-        raise ConfigError(f"mangroves_extent {str(path)!r}: cannot read polygons ({e})") from None
-
-
-def _read_geojson(path: Path) -> Any:
-    from odc.geo.geom import Geometry
-    from shapely.geometry import shape
-    from shapely.ops import unary_union
-
-    doc = json.loads(path.read_text())
-    feats = doc.get("features", [doc]) if doc.get("type") == "FeatureCollection" else [doc]
-    geoms = [shape(f.get("geometry", f)) for f in feats]
-    crs = ((doc.get("crs") or {}).get("properties") or {}).get("name", "EPSG:4326")
-    return Geometry(unary_union(geoms), crs=crs)
+    return read_polygons(path, "mangroves_extent")
 
 
 class Mangroves(StatsPlugin):
@@ -109,15 +78,7 @@ class Mangroves(StatsPlugin):
 
     def extent_mask(self, like: xr.DataArray) -> np.ndarray:
         """True where a pixel of ``like``'s grid has its centre inside the extent."""
-        from odc.geo.xr import rasterize
-
-        try:
-            gbox = like.odc.geobox
-        except Exception:  # noqa: BLE001 - odc-geo raises different errors for missing coords
-            gbox = None
-        if gbox is None or gbox.crs is None:
-            raise InputError("plugin 'mangroves': input bands have no CRS/geobox to place the extent on")
-        return np.asarray(rasterize(self.extent, gbox).values).astype(bool)
+        return burn(self.extent, like, "mangroves")
 
     def reduce(self, xx: xr.Dataset) -> xr.Dataset:
         """One year's summary per pixel (with several observations, the first valid)."""

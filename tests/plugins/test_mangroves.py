@@ -19,7 +19,8 @@ from odc.geo.xr import xr_coords
 
 from statscore.errors import ConfigError, InputError
 from statscore.plugins import resolve_plugin
-from statscore.plugins.mangroves import NODATA, _read_geojson, read_extent
+from statscore.plugins._vector import read_geojson
+from statscore.plugins.mangroves import NODATA, read_extent
 
 from .conftest import stack
 from .odc_reference import assert_same_band, run_odc, run_ours
@@ -84,7 +85,7 @@ def test_extent_errors_name_the_file(tmp_path):
 
 def test_geojson_reader_without_geopandas_reads_the_same_polygon(extent):
     """Without geopandas (not a product dependency) a GeoJSON extent still works."""
-    plain, via_gpd = _read_geojson(extent), read_extent(extent)
+    plain, via_gpd = read_geojson(extent), read_extent(extent)
     assert plain.crs == via_gpd.crs and plain.geom.equals(via_gpd.geom)
 
 
