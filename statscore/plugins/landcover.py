@@ -32,12 +32,24 @@ vegetation where ``veg_frequency`` has data; optional ``elevation`` (intertidal)
 aquatic; pixels still unclassified but with ``wet_percentage`` take the most common class
 within 2 pixels (:func:`statscore.algo.mode_fill.fill_with_mode`); 255 where nothing
 applies or si5 is undefined. Class values come from ``output_classes``.
+
+``lccs_level34`` (``StatsLccsLevel4``, module A3) applies the rules of a user's class
+definition CSV: for ``level3`` and then ``level4``, each row whose condition columns
+(``class_condition``) hold a value, a comparison (``>=5``) or a range (``[2, 5)``; ``255``
+and empty cells do not constrain) sets that row's class; rules apply shortest
+expression first, later ones winning (odc-stats' order); 255 where ``level_3_4`` is
+missing. Bright roofs (``artificial_surface`` 215) patch unclassified pixels, and 215
+outside the ``urban_mask`` polygons becomes 216.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+
+import operator
+import re
+from pathlib import Path
 
 import numpy as np
 import xarray as xr
@@ -48,9 +60,11 @@ from ..algo.mode_fill import fill_with_mode
 from ..errors import ConfigError, InputError, suggest
 from ._base import StatsPlugin
 from ._masking import check_filter_map, fuse_first_valid, fuse_mean, nodata_of
+from ._vector import burn, read_polygons
 from .registry import register
 
-__all__ = ["StatsVegCount", "StatsDem", "StatsVegClassL1", "max_consecutive", "valid_percent"]
+__all__ = ["StatsVegCount", "StatsDem", "StatsVegClassL1", "StatsLccsLevel4", "ClassRule", "read_class_rules",
+           "max_consecutive", "valid_percent"]
 
 NODATA = 255
 _FC = ("pv", "bs", "npv")
@@ -387,6 +401,192 @@ class StatsVegClassL1(StatsPlugin):
         return self._finish({self._measurements[0]: xr.DataArray(self.level3(xx), dims=dims, coords=coords)})
 
 
+_OPS = {">=": operator.ge, "<=": operator.le, "==": operator.eq, "!=": operator.ne, ">": operator.gt,
+        "<": operator.lt}
+_RANGE = re.compile(r"([\[(])(-?\d+\.?\d*),\s*(-?\d+\.?\d*)([\])])")
+
+
+class ClassRule:
+    """One CSV row of a level: the (column, comparison, value) tests that must all hold,
+    the class they set, and its text in the CSV."""
+
+    def __init__(self, tests: list[tuple[str, str, float]], value: int, label: str):
+        self.tests = tests
+        self.value = value
+        self.label = label
+
+    @property
+    def text(self) -> str:
+        """odc-stats' expression for this rule (its length orders the rules)."""
+        cond = "&".join(f"({col}{op}{_num(v)})" for col, op, v in self.tests)
+        return f"where({cond}, {self.label}, res)"
+
+    def matches(self, columns: dict[str, np.ndarray]) -> np.ndarray:
+        ok = None
+        for col, op, v in self.tests:
+            hit = _OPS[op](columns[col], v)
+            ok = hit if ok is None else ok & hit
+        return ok
+
+
+def _num(v: float) -> str:
+    return str(int(v)) if isinstance(v, int) else str(v)
+
+
+def _parse_cell(cell: str, where: str) -> list[tuple[str, float]]:
+    """A CSV cell -> [(op, value)]: ``255``/``nan``/empty: none; ``[a, b)``: a range;
+    ``>=v`` etc.; a bare integer: equality."""
+    cell = str(cell).strip()
+    if cell.endswith(".0") and cell[:-2].lstrip("-").isdigit():
+        cell = cell[:-2]  # pandas writes a column with gaps as floats ('255.0'); odc-stats fails on those
+    if cell in ("255", "nan", ""):
+        return []
+    m = _RANGE.match(cell)
+    if m:
+        lo, a, b, hi = m.groups()
+        return [(">=" if lo == "[" else ">", float(a)), ("<=" if hi == "]" else "<", float(b))]
+    for op in _OPS:  # two-character operators first
+        if op in cell:
+            try:
+                return [(op, float(cell.replace(op, "").strip()))]
+            except ValueError:
+                break
+    try:
+        return [("==", int(cell))]
+    except ValueError:
+        raise ConfigError(f"{where}: cannot read rule {cell!r} (a number, a comparison like '>=5' or a range"
+                          " like '[2, 5)')") from None
+
+
+def read_class_rules(path: str | Path, condition: Mapping[str, Sequence[str]]) -> dict[str, list[ClassRule]]:
+    """Level (a column of the CSV) -> its rules over the ``condition[level]`` columns, in
+    the order odc-stats applies them."""
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"class_def_path {str(path)!r}: no such file")
+    try:
+        table = pd.read_csv(path)
+    except Exception as e:  # noqa: BLE001 - pandas raises many types; name the file
+        raise ConfigError(f"class_def_path {str(path)!r}: cannot read the CSV ({e})") from None
+    # cells as odc-stats sees them: pandas' text of each value ('110', '110.0' in a column with gaps, 'nan')
+    table = table.astype(str).fillna("nan")
+    header = set(table.columns)
+    out: dict[str, list[ClassRule]] = {}
+    for level, cols in condition.items():
+        missing = [c for c in (level, *cols) if c not in header]
+        if missing:
+            raise ConfigError(f"class_def_path {str(path)!r}: no column(s) {', '.join(map(repr, missing))}")
+        rules: dict[str, ClassRule] = {}
+        for i, row in enumerate(table.to_dict("records"), start=2):
+            where = f"class_def_path {str(path)!r} line {i}"
+            tests = [(col, op, v) for col in cols for op, v in _parse_cell(row[col], f"{where} {col}")]
+            if not tests:
+                continue
+            cls = str(row[level]).strip()
+            try:
+                value = int(float(cls))
+            except ValueError:
+                raise ConfigError(f"{where}: {level} class {cls!r} is not a number") from None
+            tests = [(c, op, int(v) if op == "==" else v) for c, op, v in tests]
+            rule = ClassRule(tests, value, cls)
+            rules.setdefault(rule.text, rule)  # odc-stats drops duplicate expressions
+        out[str(level)] = sorted(rules.values(), key=lambda r: len(r.text))
+    return out
+
+
+class StatsLccsLevel4(StatsPlugin):
+    NAME = "ga_ls_lccs_Level34"
+    SHORT_NAME = NAME
+    VERSION = "0.0.1"
+    PRODUCT_FAMILY = "lccs"
+
+    def __init__(
+        self,
+        *,
+        class_def_path: str,
+        class_condition: Mapping[str, Sequence[str]],
+        urban_mask: str,
+        input_bands: Sequence[str],
+        filter_expression: str | None = None,
+        mask_threshold: float | None = None,
+        data_var_condition: Mapping[str, str] | None = None,
+        measurements: Sequence[str] | None = None,
+        resampling: str | Mapping[str, str] = "nearest",
+        **kwargs: Any,
+    ):
+        super().__init__(resampling=resampling, **kwargs)
+        if not isinstance(class_condition, Mapping) or set(class_condition) != {"level3", "level4"}:
+            raise ConfigError(f"class_condition must map 'level3' and 'level4' to CSV columns, got {class_condition!r}")
+        self.rules = read_class_rules(class_def_path, class_condition)
+        self.class_def_path = str(class_def_path)
+        self.urban_mask = str(urban_mask)
+        self.filter_expression = filter_expression
+        self.urban = read_polygons(urban_mask, "urban_mask", filter_expression)
+        self.mask_threshold = mask_threshold
+        self.data_var_condition = dict(data_var_condition or {})
+        self._inputs = tuple(input_bands)
+        needed = {"level_3_4", "artificial_surface"} | {
+            self.data_var_condition.get(c, c) for cols in class_condition.values() for c in cols if c != "level3"}
+        absent = sorted(needed - set(self._inputs))
+        if absent:
+            raise ConfigError(f"input_bands lacks {', '.join(map(repr, absent))} (the class rules read them)")
+        self._measurements = tuple(measurements) if measurements is not None else ("level3", "level4")
+        if len(self._measurements) != 2:
+            raise ConfigError(f"measurements must name 2 bands (level 3, level 4), got {list(self._measurements)}")
+
+    @property
+    def input_bands(self) -> tuple[str, ...]:
+        return self._inputs
+
+    @property
+    def measurements(self) -> tuple[str, ...]:
+        return self._measurements
+
+    @property
+    def categorical_bands(self) -> tuple[str, ...]:
+        return self.measurements
+
+    def output_dtypes(self) -> dict[str, np.dtype]:
+        return {b: np.dtype("uint8") for b in self.measurements}
+
+    def output_nodata(self) -> dict[str, float | int | None]:
+        return {b: NODATA for b in self.measurements}
+
+    def _classify(self, level: str, columns: dict[str, np.ndarray], level34: np.ndarray) -> np.ndarray:
+        res = np.zeros(level34.shape, dtype=np.uint8)
+        for rule in self.rules[level]:
+            res = np.where(rule.matches(columns), np.uint8(rule.value % 256), res).astype(np.uint8)
+        return np.where(np.isnan(level34) | (level34 >= NODATA), NODATA, res).astype(np.uint8)
+
+    def urban_area(self, like: xr.DataArray) -> np.ndarray:
+        """True inside the urban mask; everywhere when more than ``mask_threshold`` of the tile is."""
+        inside = burn(self.urban, like, "lccs_level34")
+        if self.mask_threshold is not None and inside.sum() > inside.size * self.mask_threshold:
+            return np.ones(inside.shape, dtype=bool)
+        return inside
+
+    def reduce(self, xx: xr.Dataset) -> xr.Dataset:
+        self._require(xx, self._inputs)
+        first = fuse_first_valid(xx[list(self._inputs)])
+        tdim = first["level_3_4"].dims[0]
+        first = first.isel({tdim: 0}, drop=True)
+        level34 = np.asarray(first["level_3_4"].data).astype(np.float64)
+        columns = {c: np.asarray(first[self.data_var_condition.get(c, c)].data).astype(np.float64)
+                   for cols in self.rules.values() for r in cols for c, _, _ in r.tests if c != "level3"}
+        level3 = self._classify("level3", columns, level34)
+        artificial = np.asarray(first["artificial_surface"].data)
+        level3 = np.where((level3 == NODATA) & (artificial == 215), 215, level3).astype(np.uint8)
+        level3 = np.where((level3 == 215) & ~self.urban_area(first["level_3_4"]), 216, level3).astype(np.uint8)
+        columns["level3"] = level3.astype(np.float64)
+        level4 = self._classify("level4", columns, level34)
+        level4 = np.where((level4 == NODATA) & (level3 == 215), 93, level4).astype(np.uint8)
+        like = first["level_3_4"]
+        return self._finish({name: like.copy(data=v) for name, v in zip(self._measurements, (level3, level4))})
+
+
 register("veg_count", StatsVegCount)
 register("dem_in_stats", StatsDem)
 register("veg_class_l1", StatsVegClassL1)
+register("lccs_level34", StatsLccsLevel4)

@@ -1,5 +1,5 @@
 """Our registry against odc-stats 1.9.14's own: every name it registers is ours too,
-except the land-cover classifiers the README explains."""
+except the three model-based land-cover classifiers the README explains."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pkgutil
 
 from statscore.plugins import list_plugins
 
-NOT_PORTED = {"lccs_level34", "urban_class", "cultivated_class", "woody_cover"}
+NOT_PORTED = {"urban_class", "cultivated_class", "woody_cover"}
 OURS_ONLY = {"medoid-generic", "model-pixel"}
 
 
@@ -31,7 +31,7 @@ def test_every_odc_stats_plugin_name_is_ours_but_the_classifiers():
 
 
 NEW = ("ndvi-median", "wofs-summary-fh", "mangroves", "veg_count", "dem_in_stats",
-       "s2_gm_tools.S2Cloudless_percentiles", "veg_class_l1")
+       "s2_gm_tools.S2Cloudless_percentiles", "veg_class_l1", "lccs_level34")
 
 
 def test_new_plugins_publish_odc_stats_product_names():
