@@ -125,9 +125,11 @@ def ard_task(tmp_path_factory) -> Path:
     return make_ls_task(tmp_path_factory.getbasetemp() / "shared-ard", 64, "ga_ls8c_ard_3")
 
 
-def run_cli(db: Path, plugin: str, config: dict, out: Path) -> subprocess.CompletedProcess:
-    """``odc-stats run DB 0 --plugin ... --plugin-config ...`` as a user runs it."""
-    return subprocess.run([str(Path(sys.executable).parent / "odc-stats"), "run", str(db), "0", "--plugin", plugin,
+def run_cli(db: Path, plugin: str, config: dict, out: Path, task: str | None = "0") -> subprocess.CompletedProcess:
+    """``odc-stats run DB [TASK] --plugin ... --plugin-config ...`` as a user runs it (no
+    ``task``: every task of the cache)."""
+    tasks = [task] if task is not None else []
+    return subprocess.run([str(Path(sys.executable).parent / "odc-stats"), "run", str(db), *tasks, "--plugin", plugin,
                            "--plugin-config", json.dumps(config), "--location", out.as_uri()],
                           capture_output=True, text=True, timeout=600)
 

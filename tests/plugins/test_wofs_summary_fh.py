@@ -1,8 +1,6 @@
 """wofs-summary-fh: parity with odc-stats 1.9.14's StatsWofsFullHistory on per-period
-summaries, and the one place we differ on purpose (int16 overflow).
-
-Its inputs are WOfS summaries, which the sample-data generator does not write: the
-parity test on xarray inputs stands in for an ``odc-stats run``.
+summaries, the one place we differ on purpose (int16 overflow), and a chain of
+``odc-stats run``s: monthly wofs-summary outputs summed equal the quarter's summary.
 """
 
 from __future__ import annotations
@@ -79,6 +77,76 @@ def test_counts_past_int16_saturate_where_odc_stats_wraps():
     assert ours["count_clear"].item() == 32767 and ours["count_wet"].item() == 30_000
     assert ours["frequency"].item() == pytest.approx(0.5)
     assert theirs["count_clear"].item() == np.int16(60_000 - 65_536)  # wrapped negative
+
+
+TILE = 192
+"""Tile pixels: large enough to hold some water and cloud of the generated scenes."""
+
+SUMMARY_PRODUCT = """\
+name: ga_ls_wo_summary
+description: WOfS summaries written by odc-stats run --plugin wofs-summary (this test)
+metadata_type: eo3
+license: CC-BY-4.0
+metadata: {product: {name: ga_ls_wo_summary}}
+measurements:
+  - {name: count_wet, dtype: int16, nodata: -999, units: "1"}
+  - {name: count_clear, dtype: int16, nodata: -999, units: "1"}
+  - {name: frequency, dtype: float32, nodata: NaN, units: "1"}
+"""
+
+
+def test_summary_of_monthly_summaries_equals_the_quarter(tmp_path_factory, tmp_path):
+    """End to end through ``odc-stats``: wofs-summary per month of generated WOfS, those
+    three summaries planned and summed by wofs-summary-fh, equal to wofs-summary over the
+    whole quarter, pixel for pixel."""
+    import rasterio
+
+    from benchmarks._runscene import make_ls_task
+    from statscore.period import Period
+    from statscore.plan import SaveTasksRequest, save_tasks
+    from statscore.run import TaskReader
+    from statscore.task import TileRange
+
+    from .test_ndvi_median import run_cli
+
+    root = tmp_path_factory.mktemp("wo")
+    quarter = make_ls_task(root, TILE, "ga_ls_wo_3")
+    reader = TaskReader(str(quarter))
+    (tile, _), = reader.tasks.items()
+    grid = f"epsg:{reader.gridspec.crs.epsg};15;{TILE}"
+    tiles = TileRange(tile.x, tile.x + 1, tile.y, tile.y + 1)
+    span = Period.parse("2020-01--P3M")
+    monthly = tmp_path / "monthly.db"
+    save_tasks(SaveTasksRequest(
+        output=str(monthly), grid=grid, frequency="monthly", temporal_range=span, tiles=tiles, overwrite=True,
+        input_products=f"{root}/products/ga_ls_wo_3.odc-product.yaml-{root}/data/ga_ls_wo_3/090/084/**/*.odc-metadata.yaml"))
+    nearest = {"resampling": "nearest"}
+    r = run_cli(monthly, "wofs-summary", nearest, tmp_path / "months", task=None)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert len(list((tmp_path / "months").rglob("*.odc-metadata.yaml"))) == 3
+    (tmp_path / "summary.odc-product.yaml").write_text(SUMMARY_PRODUCT)
+    history = tmp_path / "history.db"
+    save_tasks(SaveTasksRequest(
+        output=str(history), grid=grid, frequency="all", temporal_range=span, tiles=tiles, overwrite=True,
+        input_products=f"{tmp_path}/summary.odc-product.yaml-{tmp_path}/months/**/*.odc-metadata.yaml"))
+    assert run_cli(history, "wofs-summary-fh", nearest, tmp_path / "fh").returncode == 0
+    assert run_cli(quarter, "wofs-summary", nearest, tmp_path / "quarter").returncode == 0
+
+    def bands(folder):
+        (item,) = folder.rglob("*.stac-item.json")
+        prefix = str(item)[: -len(".stac-item.json")]
+        out = {}
+        for b in ("count_wet", "count_clear", "frequency"):
+            with rasterio.open(f"{prefix}_{b}.tif") as src:
+                out[b] = src.read(1)
+        return out
+
+    fh, whole = bands(tmp_path / "fh"), bands(tmp_path / "quarter")
+    for b in ("count_wet", "count_clear"):
+        np.testing.assert_array_equal(fh[b], whole[b], err_msg=b)
+    np.testing.assert_array_equal(fh["frequency"], whole["frequency"])
+    clear = whole["count_clear"]
+    assert whole["count_wet"].max() > 0 and clear.min() < clear.max()  # some water, some cloud
 
 
 def test_nodata_must_fit_int16():
