@@ -145,6 +145,10 @@ def test_configuration_errors_name_the_model(models, tmp_path):
     broken.write_bytes(b"not a library")
     with pytest.raises(ConfigError, match="broken.so.*cannot load"):
         load_predictor(broken)
+    flat = tmp_path / "broken.tflite"  # the TFLite opener is ai-edge-litert's Interpreter
+    flat.write_bytes(b"not a flatbuffer")
+    with pytest.raises(ConfigError, match="broken.tflite.*cannot load"):
+        load_predictor(flat)
     with pytest.raises(ConfigError, match="ptype"):
         resolve_plugin("model-pixel", model_path=str(models["values"]), bands=["a"], ptype="probability")
     p = resolve_plugin("model-pixel", model_path=str(models["values"]), bands=["a"], ptype="regression")
