@@ -94,3 +94,23 @@ def test_input_without_a_grid_is_an_input_error(rng, extent):
     xx = stack({b: plain[b].values for b in plain.data_vars})  # y/x coordinates without a CRS
     with pytest.raises(InputError, match="no CRS"):
         run_ours(resolve_plugin("mangroves", mangroves_extent=str(extent)), xx)
+
+
+def test_same_day_summaries_of_adjacent_tiles_are_fused_where_odc_stats_fails(rng, extent):
+    """Deliberate difference: two summaries on one day (adjacent input tiles, each nodata
+    outside itself) are fused first-valid; odc-stats' identity fuser keeps both slices and
+    its ``reduce`` cannot squeeze them."""
+    from odc.stats.plugins.mangroves import Mangroves
+
+    whole = summary(rng)
+    nx = whole.sizes["x"]
+    left, right = whole.copy(deep=True), whole.copy(deep=True)
+    for band, nodata in (("pv_pc_10", 255), ("qa", 255), ("wet_pc_10", -9999)):
+        left[band][:, :, nx // 2:] = nodata
+        right[band][:, :, : nx // 2] = nodata
+    right = right.assign_coords(time=whole["time"].values + np.timedelta64(1, "h"))
+    both = xr.concat([left, right], "time")
+    p = resolve_plugin("mangroves", mangroves_extent=str(extent))
+    assert (run_ours(p, both)["canopy_cover_class"].values == run_ours(p, whole)["canopy_cover_class"].values).all()
+    with pytest.raises(ValueError):
+        run_odc(Mangroves(mangroves_extent=str(extent)), both.chunk())
