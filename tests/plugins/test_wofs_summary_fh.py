@@ -117,9 +117,9 @@ def test_summary_of_monthly_summaries_equals_the_quarter(tmp_path_factory, tmp_p
     tiles = TileRange(tile.x, tile.x + 1, tile.y, tile.y + 1)
     span = Period.parse("2020-01--P3M")
     monthly = tmp_path / "monthly.db"
-    save_tasks(SaveTasksRequest(
-        output=str(monthly), grid=grid, frequency="monthly", temporal_range=span, tiles=tiles, overwrite=True,
-        input_products=f"{root}/products/ga_ls_wo_3.odc-product.yaml-{root}/data/ga_ls_wo_3/090/084/**/*.odc-metadata.yaml"))
+    wofs = f"{root}/products/ga_ls_wo_3.odc-product.yaml-{root}/data/ga_ls_wo_3/090/084/**/*.odc-metadata.yaml"
+    save_tasks(SaveTasksRequest(output=str(monthly), grid=grid, frequency="monthly", temporal_range=span, tiles=tiles,
+                                overwrite=True, input_products=wofs))
     nearest = {"resampling": "nearest"}
     r = run_cli(monthly, "wofs-summary", nearest, tmp_path / "months", task=None)
     assert r.returncode == 0, r.stderr[-3000:]
