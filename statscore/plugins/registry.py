@@ -17,7 +17,8 @@ _PLUGINS: dict[str, type[StatsPlugin]] = {}
 
 #: Modules whose plugins register themselves on import.
 _BUILTIN_MODULES = ("gm", "gm_ls_bitmask", "pq", "pq_bitmask", "wofs", "fc_percentiles",
-                    "tcw_percentiles", "medoid")
+                    "tcw_percentiles", "medoid",
+                    "ndvi", "wofs_history", "landcover", "mangroves", "cloud_percentiles", "model")
 
 
 def register(name: str, plugin: type[StatsPlugin]) -> type[StatsPlugin]:

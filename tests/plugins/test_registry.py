@@ -10,8 +10,10 @@ from statscore.errors import ConfigError
 from statscore.plugins import StatsPlugin, config_keys, list_plugins, resolve_plugin
 from statscore.plugins.gm import StatsGMS2
 
-NAMES = ["fc-percentiles", "gm-generic", "gm-ls", "gm-ls-bitmask", "gm-s2", "medoid-generic", "pq",
-         "pq-ls-bitmask", "tcw-percentiles", "wofs-summary"]
+NAMES = ["dem_in_stats", "fc-percentiles", "gm-generic", "gm-ls", "gm-ls-bitmask", "gm-s2", "lccs_level34",
+         "mangroves", "medoid-generic", "model-pixel", "ndvi-median", "pq", "pq-ls-bitmask",
+         "s2_gm_tools.S2Cloudless_percentiles", "tcw-percentiles", "veg_class_l1", "veg_count", "wofs-summary",
+         "wofs-summary-fh"]
 
 
 class Doubler(StatsPlugin):
@@ -100,8 +102,27 @@ def test_bad_values_are_config_errors(cfg, match):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_output_metadata_covers_every_band(name):
+def test_output_metadata_covers_every_band(name, tmp_path):
     cfg = {"bands": ["a", "b"], "mask_band": "m"} if name in ("gm-generic", "medoid-generic") else {}
+    if name == "dem_in_stats":
+        cfg = {"input_bands": ["dem_h"]}
+    if name == "mangroves":
+        extent = tmp_path / "extent.geojson"
+        extent.write_text('{"type": "Polygon", "coordinates": [[[150, -34], [151, -34], [151, -33], [150, -34]]]}')
+        cfg = {"mangroves_extent": str(extent)}
+    if name == "veg_class_l1":
+        cfg = {"output_classes": {c: i for i, c in enumerate(("water", "surface", "terrestrial_veg", "intertidal",
+                                                               "aquatic_veg_herb", "aquatic_veg_wood"))}}
+    if name == "lccs_level34":
+        (tmp_path / "classes.csv").write_text("level3,level4,level_3_4\n110,1,110\n")
+        (tmp_path / "urban.geojson").write_text(
+            '{"type": "Polygon", "coordinates": [[[150, -34], [151, -34], [151, -33], [150, -34]]]}')
+        cfg = {"class_def_path": str(tmp_path / "classes.csv"), "urban_mask": str(tmp_path / "urban.geojson"),
+               "class_condition": {"level3": ["level_3_4"], "level4": ["level3"]},
+               "input_bands": ["level_3_4", "artificial_surface"]}
+    if name == "model-pixel":  # the model opens on first use, not here
+        (tmp_path / "model.so").write_bytes(b"")
+        cfg = {"model_path": str(tmp_path / "model.so"), "bands": ["a", "b"]}
     p = resolve_plugin(name, **cfg)
     assert list(p.output_dtypes()) == list(p.measurements)
     assert list(p.output_nodata()) == list(p.measurements)
