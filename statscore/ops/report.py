@@ -19,6 +19,7 @@ import base64
 import html
 import json
 import re
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -96,20 +97,43 @@ def _split_url(url: str) -> tuple[str, str]:
     return folder, name
 
 
-def _read_url(url: str) -> bytes | None:
-    """The bytes at a ``file://``/path or ``s3://`` URL; None when there is no such file."""
-    from ..outputs import open_folder
+class _Files:
+    """Reads files by URL (a path, ``file://`` or ``s3://``) from many threads: one S3 client
+    for all of them (a boto3 client is thread-safe; creating clients from threads is not)."""
 
-    folder, name = _split_url(url)
-    store = open_folder(folder)
-    try:
-        if not store.exists(name):
-            return None
-        return store.read(name)
-    except StatsError:
-        raise
-    except Exception as e:  # noqa: BLE001 - one line naming the object, whatever the store raised
-        raise SourceError(f"{url}: cannot read ({e.__class__.__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
+    def __init__(self) -> None:
+        self._s3: Any = None
+        self._lock = threading.Lock()
+
+    def folder(self, url: str) -> Any:
+        from ..outputs import LocalFolder, S3Folder, is_s3_url, s3_client
+
+        if not is_s3_url(url):
+            return LocalFolder(url)
+        with self._lock:
+            if self._s3 is None:
+                self._s3 = s3_client()
+        return S3Folder(url, client=self._s3)
+
+    def exists(self, url: str) -> bool:
+        folder, name = _split_url(url)
+        return bool(self._call(url, lambda: self.folder(folder).exists(name)))
+
+    def read(self, url: str) -> bytes | None:
+        """The bytes at ``url``; None when there is no such file."""
+        folder, name = _split_url(url)
+        store = self.folder(folder)
+        return self._call(url, lambda: store.read(name) if store.exists(name) else None)
+
+    @staticmethod
+    def _call(url: str, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except StatsError:
+            raise
+        except Exception as e:  # noqa: BLE001 - one line naming the object, whatever the store raised
+            why = str(e).splitlines()[0] if str(e) else ""
+            raise SourceError(f"{url}: cannot read ({e.__class__.__name__}: {why})") from None
 
 
 def _thumbnail_url(stac_url: str, item: Mapping[str, Any]) -> tuple[str, str]:
@@ -129,13 +153,13 @@ def _parallel(fn: Callable[[Any], Any], items: Sequence[Any], threads: int) -> l
         return list(pool.map(fn, items))
 
 
-def _fill_products(statuses: Sequence[TileStatus], max_thumbnails: int, threads: int) -> None:
+def _fill_products(files: _Files, statuses: Sequence[TileStatus], max_thumbnails: int, threads: int) -> None:
     """Read the STAC item of every done task that names one: its thumbnail (inlined for the
     first ``max_thumbnails`` in task order, linked after) and its dataset count."""
     done = [s for s in statuses if s.state == "done" and s.stac_url]
 
     def item_of(s: TileStatus) -> dict[str, Any] | None:
-        raw = _read_url(s.stac_url)
+        raw = files.read(s.stac_url)
         try:
             return json.loads(raw) if raw is not None else None
         except json.JSONDecodeError:
@@ -154,7 +178,7 @@ def _fill_products(statuses: Sequence[TileStatus], max_thumbnails: int, threads:
 
     def read(pair: tuple[TileStatus, str]) -> None:
         s, media = pair
-        data = _read_url(s.thumbnail_url)
+        data = files.read(s.thumbnail_url)
         if data and len(data) <= MAX_THUMBNAIL_BYTES:
             s.thumbnail = f"data:{media};base64,{base64.b64encode(data).decode()}"
 
@@ -197,22 +221,22 @@ def location_report(cache: str, location: str, cfg: Any, plugin: Any, *, failure
     failures = read_failure_log(failure_log) if failure_log else {}
     selected = select_tasks(reader.all_tiles, tasks)
 
+    files = _Files()
+
     def status(tile: TileIdx) -> TileStatus:
+        # the product's folder and names as run makes them (no datasets needed for those)
         task = Task(product=product, tile_index=tile, geobox=reader.gridspec.tile_geobox((tile.x, tile.y)),
                     time_range=Period.parse(tile.period), datasets=())
         url = stac_item_url(task)
-        folder, name = _split_url(url)
-        from ..outputs import open_folder
-
         n = len(reader.tasks.get(tile, ()))
-        if open_folder(folder).exists(name):
+        if files.exists(url):
             return TileStatus(tile, "done", datasets=n, stac_url=url)
         if tile in failures:
             return TileStatus(tile, "failed", reason=failures[tile], datasets=n)
         return TileStatus(tile, "missing", datasets=n)
 
     statuses = _parallel(status, selected, threads)
-    _fill_products(statuses, max_thumbnails, threads)
+    _fill_products(files, statuses, max_thumbnails, threads)
     notes = []
     if not failure_log:
         notes.append("Failures are known from a task table (a run on AWS) or a worker's --failure-log; "
@@ -340,10 +364,12 @@ def run_report(run: str, *, task_table: str, cache_bucket: str | None = None, ca
     if not filedb:
         raise InputError(f"s3://{bucket}/{prefix}manifest.json: no filedb (the run planned no tasks)")
     fetcher = CacheFetcher()
+    local = ""
     try:
         from ..run import TaskReader
 
-        reader = TaskReader(fetcher.local(filedb))
+        local = fetcher.local(filedb)
+        reader = TaskReader(local)
         statuses = []
         for task_id in sorted(set(queued) | set(earlier), key=parse_task):
             tile = parse_task(task_id)
@@ -355,9 +381,13 @@ def run_report(run: str, *, task_table: str, cache_bucket: str | None = None, ca
                 reason = "done in an earlier run"
             statuses.append(TileStatus(tile, state, reason=reason, datasets=len(reader.tasks.get(tile, ())),
                                        stac_url=str(row.get("output_uri") or ""), usage=usage))
-        _fill_products(statuses, max_thumbnails, threads)
+        _fill_products(_Files(), statuses, max_thumbnails, threads)
         gridspec = reader.gridspec
     finally:
+        if local and filedb.startswith("s3://"):
+            from ..cache import close_cache
+
+            close_cache(local)  # before its temporary copy goes
         fetcher.close()
     usage = (summary or {}).get("usage") if isinstance((summary or {}).get("usage"), dict) else None
     if usage is not None:
