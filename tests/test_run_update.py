@@ -39,11 +39,11 @@ def scenario(tmp_path_factory):
     """Scenes to 20 January, planned; then the next acquisition arrives (generated into its
     own folder) and save-tasks plans the period again from all the documents."""
     root = tmp_path_factory.mktemp("update")
-    generate_scenes(root / "data" / "first", product="s2_l2a", start="2020-01-01", end="2020-01-20", size_px=48)
+    generate_scenes(root / "data" / "first", product="s2_l2a", start="2020-01-01", end="2020-01-20", size_px=32)
     first = root / "first.db"
     _save_tasks(f"{root}/data/first/**/*.stac-item.json", first)
     new = generate_scenes(root / "data" / "new", product="s2_l2a", start="2020-01-21", end="2020-01-31",
-                          size_px=48, limit=1)
+                          size_px=32, limit=1)
     assert new
     replanned = root / "replanned.db"
     _save_tasks(f"{root}/data/**/*.stac-item.json", replanned)

@@ -31,7 +31,7 @@ FAIL_REASON = "task 2020-01--P1M: cannot read s3://bucket/x.tif (corrupt) <b>not
 def produced(tmp_path_factory):
     """pq products for two tasks of a small cache, and a worker failure log naming a third."""
     root = tmp_path_factory.mktemp("report")
-    generate_scenes(root / "data", product="s2_l2a", start="2020-01-01", end="2020-01-31", size_px=48)
+    generate_scenes(root / "data", product="s2_l2a", start="2020-01-01", end="2020-01-10", size_px=32)
     db = root / "tasks.db"
     r = CliRunner().invoke(main, ["save-tasks", "--grid", "au_extended_s2_80", "--temporal-range", "2020-01--P1M",
                                   "--frequency", "all", "--input-products", f"{root}/data/**/*.stac-item.json", str(db)])
