@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo-output
 PYTEST_ARGS ?=
 
-.PHONY: all venv test demo bench clean synth
+.PHONY: all venv test test-debs demo bench clean synth vendor-leaflet
 
 all: test
 
@@ -21,8 +21,12 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-test: $(STAMP) node_modules/.package-lock.json
+test: $(STAMP) node_modules/.package-lock.json test-debs
 	scripts/with-postgres $(PY) -m pytest $(PYTEST_ARGS)
+
+# Debian packages the tests need: headless Chromium + chromedriver open the report page
+test-debs:
+	scripts/ensure-debs chromium chromium-driver
 
 demo: $(STAMP)
 	$(PY) -m statscore.demo --out $(DEMO_DIR)
@@ -36,6 +40,13 @@ clean:
 # The CDK app: the aws-cdk CLI pinned in package-lock.json (2.1148.x matches aws-cdk-lib 2.275)
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
+
+# Leaflet for odc-stats report, copied from the npm package that package-lock.json pins into
+# the package data (committed: the report needs no Node at run time; a test checks the copy)
+vendor-leaflet: node_modules/.package-lock.json
+	cp node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css statscore/ops/assets/
+	cp node_modules/leaflet/LICENSE statscore/ops/assets/leaflet-LICENSE
+	cp node_modules/leaflet/dist/images/*.png statscore/ops/assets/images/
 
 synth: $(STAMP) node_modules/.package-lock.json
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 CDK_DISABLE_VERSION_CHECK=1 npx --no-install cdk synth --quiet

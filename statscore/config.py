@@ -71,6 +71,8 @@ class RunConfig(_Strict):
     output_location: str | None = None
     s3_acl: str | None = None
     overwrite: bool = False
+    update: bool = False
+    """Recompute only tasks whose input fingerprint differs from their product's (``run --update``)."""
     max_processing_time: int = 0
     job_queue_max_lease: int = 300
     renew_safety_margin: int = 30

@@ -3,8 +3,9 @@
 Generates three months of synthetic Sentinel-2 L2A scenes (COGs + eo3 + STAC) over
 south-east Australia, plans tasks on the ``au_extended_s2_80`` grid straight from the STAC
 items (no database), runs ``gm-s2`` and ``pq`` for a block of tiles, writes COGs + STAC +
-eo3 under ``demo-output/``, renders a PNG preview mosaic of the geomedian, and prints
-where everything is.
+eo3 under ``demo-output/``, renders a PNG preview mosaic of the geomedian and the HTML
+report of the geomedian run (``odc-stats report``: map, thumbnails, failures, usage), and
+prints where everything is.
 """
 
 from __future__ import annotations
@@ -115,6 +116,15 @@ def main(argv: list[str] | None = None) -> int:
     png = out / "gm-s2-preview.png"
     _mosaic_png(mosaic, ("B04", "B03", "B02"), png)
     console.print(f"4. geomedian preview mosaic: {png}")
+
+    from .ops.report import STATES, location_report, write_report
+
+    gm_cfg = RunConfig(plugin="gm-s2", output_location=location)
+    report = location_report(str(db), location, gm_cfg, resolve_plugin("gm-s2", {}))
+    html_path = out / "report.html"
+    write_report(report, str(html_path))
+    counts = ", ".join(f"{n} {STATES[k][0]}" for k, n in report.counts.items() if n)
+    console.print(f"5. odc-stats report (map of the tiles by state, thumbnails on click): {html_path} ({counts})")
     console.print(f"outputs are under {out}: inputs/, tasks/ (cache, CSV, GeoJSON), products/ (COG + STAC + eo3)")
     return 0
 

@@ -99,20 +99,22 @@ def _env_int(env: Mapping[str, str], key: str, default: int, lo: int, hi: int | 
     return value
 
 
-REQUEST_KEYS = ("year", "temporal_range", "tiles", "input_products", "frequency", "cache", "plugin_config")
+REQUEST_KEYS = ("year", "temporal_range", "tiles", "input_products", "frequency", "cache", "plugin_config", "mode")
 
 
 @dataclass(frozen=True)
 class RunRequest:
     """An execution's input: ``{"year": 2019}`` or ``{"temporal_range": "2019--P1Y"}``, optionally
     ``tiles`` ("x0:x1,y0:y1"), ``input_products``, ``frequency``, or ``cache`` (an existing
-    s3:// task cache to run instead of planning)."""
+    s3:// task cache to run instead of planning); ``mode: "update"`` queues every task, DONE
+    ones too, and the workers recompute only those whose inputs changed."""
 
     temporal_range: Period | None = None
     tiles: TileRange | None = None
     input_products: str | None = None
     frequency: str | None = None
     cache: str | None = None
+    mode: str | None = None
 
     @classmethod
     def parse(cls, event: Mapping[str, Any]) -> RunRequest:
@@ -140,9 +142,15 @@ class RunRequest:
             raise ConfigError(f"execution input: cache {cache!r} must be an s3:// URL of a task cache (.db)")
         if period is None and cache is None:
             raise ConfigError("execution input: needs 'year' or 'temporal_range' (or an existing 'cache')")
+        from .sqs import MODES
+
+        mode = event.get("mode")
+        if mode is not None and mode not in MODES:
+            raise ConfigError(f"execution input: mode {mode!r} is not one of {', '.join(MODES)}"
+                              f"{suggest(str(mode), MODES)}")
         return cls(temporal_range=period, tiles=parse_tile_range(event["tiles"]) if event.get("tiles") else None,
                    input_products=event.get("input_products"), frequency=event.get("frequency"),
-                   cache=str(cache) if cache is not None else None)
+                   cache=str(cache) if cache is not None else None, mode=mode)
 
 
 def array_size(tasks: int, tasks_per_worker: int, cap: int) -> int:
@@ -224,10 +232,14 @@ def _task_ids(cache_path: str, req: RunRequest) -> list[str]:
     return [render_task(t) for t in tasks]
 
 
-def send_tasks(sqs: Any, queue_url: str, filedb: str, task_ids: Sequence[str], threads: int = 8) -> int:
-    """One odc-stats message per task (``{"filedb", "tile_idx"}``), 10 a call, failed entries resent."""
+def send_tasks(sqs: Any, queue_url: str, filedb: str, task_ids: Sequence[str], threads: int = 8,
+               mode: str | None = None) -> int:
+    """One odc-stats message per task (``{"filedb", "tile_idx"}``, plus ``mode`` when set), 10 a
+    call, failed entries resent."""
+    extra = {"mode": mode} if mode else {}
+
     def send(part: Sequence[str]) -> int:
-        entries = [{"Id": str(i), "MessageBody": json.dumps({"filedb": filedb, "tile_idx": t})}
+        entries = [{"Id": str(i), "MessageBody": json.dumps({"filedb": filedb, "tile_idx": t, **extra})}
                    for i, t in enumerate(part)]
         for attempt in range(6):
             resp = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
@@ -272,10 +284,11 @@ def enumerate_run(run_id: str, event: Mapping[str, Any], cfg: RunSettings, clien
                 c.s3.upload_file(local, cfg.cache_bucket, f"{run_prefix}{os.path.basename(local)}")
         task_ids = _task_ids(local, req) if local else []
 
-    done = rows.done_among(task_ids) if task_ids else set()
+    # an update looks at every task: the workers skip those whose inputs did not change
+    done = rows.done_among(task_ids) if task_ids and req.mode != "update" else set()
     todo = [t for t in task_ids if t not in done]
     rows.put_pending(run_id, todo, filedb)
-    queued = send_tasks(c.sqs, cfg.queue_url, filedb, todo)
+    queued = send_tasks(c.sqs, cfg.queue_url, filedb, todo, mode=req.mode)
     manifest_key = f"{run_prefix}manifest.json"
     c.s3.put_object(Bucket=cfg.cache_bucket, Key=manifest_key, ContentType="application/json",
                     Body=json.dumps({"run_id": run_id, "filedb": filedb, "request": dict(event),
@@ -307,7 +320,7 @@ def verify_run(state: Mapping[str, Any], cfg: RunSettings, clients: Clients | No
         again = [r.task_id for r in unfinished if rows.requeue(r.task_id, run_id)]
         if not again:  # every one became DONE since it was read: no workers to start (Batch needs >= 2)
             return dict(out, verdict="done", array_size=0, counts={TaskState.DONE.value: len(all_rows)})
-        send_tasks(c.sqs, cfg.queue_url, state["filedb"], again)
+        send_tasks(c.sqs, cfg.queue_url, state["filedb"], again, mode=(state.get("request") or {}).get("mode"))
         return dict(out, verdict="retry", round=rnd + 1,
                     array_size=array_size(len(again), cfg.tasks_per_worker, cfg.array_size_cap))
     shown = unfinished[:FAILED_TILES_SHOWN]

@@ -2,6 +2,9 @@
 
 For each selected task: skip it if its STAC item exists (unless overwrite), else load
 (``statscore.load``), reduce with the plugin, and write the outputs (the STAC item last).
+With ``update`` a task whose product exists is recomputed (and its product replaced) only
+when its input fingerprint differs from the one recorded in the product; otherwise it is
+``unchanged`` and nothing is written.
 A failing task is reported with its reason and the others still run. With
 ``max_processing_time`` each task runs in a child process that is killed at the deadline,
 so a stuck task fails within seconds of it instead of hanging the worker.
@@ -27,14 +30,16 @@ from .model import OutputProduct, Task
 from .period import Period
 from .task import TileIdx, parse_task, render_task
 
-__all__ = ["TaskOutcome", "select_tasks", "TaskReader", "output_product", "run_tasks", "cpu_and_memory"]
+__all__ = ["TaskOutcome", "select_tasks", "TaskReader", "output_product", "run_tasks", "cpu_and_memory",
+           "task_fingerprint", "check_mode"]
 
 
 @dataclass
 class TaskOutcome:
     tile: TileIdx
     status: str
-    """``done``, ``skipped`` (output present), ``failed``, or with dryrun ``new``/``skip``/``recompute``."""
+    """``done``, ``skipped`` (output present), ``unchanged`` (update: same input fingerprint), ``failed``,
+    or with dryrun ``new``/``skip``/``recompute`` (update: ``new``/``changed``/``unchanged``)."""
     reason: str = ""
     seconds: float = 0.0
     files: list[str] = field(default_factory=list)
@@ -165,6 +170,31 @@ def output_product(cfg: RunConfig, plugin: Any, location: str) -> OutputProduct:
     return OutputProduct(location=location.rstrip("/"), measurements=tuple(plugin.measurements), **fields)
 
 
+def task_fingerprint(task: Task, plugin: Any, cfg: RunConfig) -> str:
+    """The input fingerprint of ``task``'s product under ``plugin`` and ``cfg`` (what an update compares)."""
+    from .outputs import input_fingerprint
+    from .plugins.registry import effective_config
+
+    cls = type(plugin)
+    return input_fingerprint(task, plugin=f"{cls.__module__}.{cls.__qualname__}",
+                             plugin_config=effective_config(plugin, cfg.plugin_config), cog_opts=cfg.cog_opts)
+
+
+def check_mode(cfg: RunConfig) -> None:
+    """``update`` and ``overwrite`` contradict each other: one recomputes changed tasks, the other all."""
+    if cfg.update and cfg.overwrite:
+        raise ConfigError("update and overwrite: give one (update recomputes the tasks whose inputs changed, "
+                          "overwrite recomputes every task)")
+
+
+def is_unchanged(task: Task, plugin: Any, cfg: RunConfig) -> bool:
+    """Whether the task's existing product was made from the same inputs (same fingerprint)."""
+    from .outputs import product_fingerprint
+
+    old = product_fingerprint(task)
+    return old is not None and old == task_fingerprint(task, plugin, cfg)
+
+
 def cpu_and_memory() -> tuple[int, int | None]:
     """CPUs and memory bytes this process may use, honouring cgroup v2 limits."""
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -215,8 +245,10 @@ def process_task(task: Task, plugin: Any, cfg: RunConfig, threads: int) -> list[
         rgba = plugin.rgba(result)
         if rgba is not None and hasattr(rgba, "compute"):
             rgba = rgba.compute()
+    # an update computes only tasks it found changed: their products are replaced
     written = write_task_outputs(task, result, cog_opts=CogOptions.from_config(cfg.cog_opts), rgba=rgba,
-                                 s3_acl=cfg.s3_acl, overwrite=cfg.overwrite, threads=threads)
+                                 s3_acl=cfg.s3_acl, overwrite=cfg.overwrite or cfg.update, threads=threads,
+                                 fingerprint=task_fingerprint(task, plugin, cfg))
     return list(getattr(written, "files", written) or [])
 
 
@@ -250,6 +282,7 @@ def run_tasks(
     """Run (or with ``dryrun`` only classify) tasks; every task gets an outcome."""
     from .outputs import is_task_done
 
+    check_mode(cfg)
     cpus, _ = cpu_and_memory()
     threads = cpus if cfg.threads in (-1, 0) else cfg.threads
     product = output_product(cfg, plugin, location)
@@ -259,10 +292,15 @@ def run_tasks(
         _heartbeat(cfg.heartbeat_filepath)
         task = reader.load_task(tile, product, cfg.resolution, cfg.dataset_filters)
         done = is_task_done(task)
-        if dryrun:
+        unchanged = done and cfg.update and is_unchanged(task, plugin, cfg)
+        if dryrun and cfg.update:
+            oc = TaskOutcome(tile, "new" if not done else ("unchanged" if unchanged else "changed"), reason=task.folder)
+        elif dryrun:
             oc = TaskOutcome(tile, "new" if not done else ("recompute" if cfg.overwrite else "skip"),
                              reason=task.folder)
-        elif done and not cfg.overwrite:
+        elif unchanged:
+            oc = TaskOutcome(tile, "unchanged", reason="inputs unchanged (same input fingerprint)")
+        elif done and not cfg.overwrite and not cfg.update:
             oc = TaskOutcome(tile, "skipped", reason="output already present")
         elif cfg.max_processing_time > 0:
             oc = _run_in_child(reader.path, tile, plugin_name, cfg, location, threads, t0)

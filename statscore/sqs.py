@@ -18,15 +18,35 @@ from .errors import InputError, SourceError
 from .task import TileIdx, parse_task, render_task
 
 __all__ = ["Message", "SQSQueue", "open_queue", "sqs_client", "task_message", "parse_task_message", "redrive",
-           "BATCH_SIZE"]
+           "BATCH_SIZE", "MODES", "message_mode"]
 
 BATCH_SIZE = 10
 """SQS accepts at most 10 entries per SendMessageBatch / DeleteMessageBatch."""
 
 
-def task_message(tile: tuple[str, int, int], filedb: str) -> str:
-    """The JSON body odc-stats puts on the queue for one task of the cache ``filedb``."""
-    return json.dumps({"filedb": filedb, "tile_idx": render_task(tile)})
+MODES = ("update",)
+"""Values of a message's optional ``mode``: ``update`` recomputes the task only if its inputs changed."""
+
+
+def task_message(tile: tuple[str, int, int], filedb: str, mode: str | None = None) -> str:
+    """The JSON body odc-stats puts on the queue for one task of the cache ``filedb``; ``mode``
+    (statscore's, see :data:`MODES`) is an extra key odc-stats workers ignore."""
+    doc = {"filedb": filedb, "tile_idx": render_task(tile)}
+    if mode:
+        doc["mode"] = mode
+    return json.dumps(doc)
+
+
+def message_mode(body: str) -> str:
+    """The message's ``mode`` (empty when it has none); :class:`InputError` for an unknown one."""
+    try:
+        doc = json.loads(body)
+    except (json.JSONDecodeError, TypeError):
+        raise InputError(f"message body is not JSON: {_clip(body)!r}") from None
+    mode = doc.get("mode", "") if isinstance(doc, dict) else ""
+    if mode and mode not in MODES:
+        raise InputError(f"message mode {mode!r} is not one of {', '.join(MODES)}: {_clip(body)!r}")
+    return str(mode or "")
 
 
 def parse_task_message(body: str) -> tuple[TileIdx, str]:

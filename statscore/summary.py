@@ -15,7 +15,7 @@ from odc.geo.gridspec import GridSpec
 
 from .binning import TaskPlan
 
-__all__ = ["write_csv", "write_geojson", "period_geojson", "task_days"]
+__all__ = ["write_csv", "write_geojson", "period_geojson", "task_days", "tile_outline"]
 
 
 def task_days(times: np.ndarray, offset_hours: int = 0) -> int:
@@ -32,19 +32,25 @@ def write_csv(path: str | Path, plan: TaskPlan, times: np.ndarray) -> None:
             f.write(f'"{p}", {x:+05d}, {y:+05d}, {len(m):4d}, {task_days(times[m]):4d}\n')
 
 
+def tile_outline(gs: GridSpec, xy: tuple[int, int], utc_offset: int) -> dict:
+    """A tile's outline as a GeoJSON geometry in EPSG:4326, densified to a quarter of a tile;
+    split at the antimeridian for tiles there (``|utc_offset| >= 11`` h)."""
+    resolution = max(gs.tile_size.xy) / 4
+    ext = gs.tile_geobox(xy).extent
+    return ext.to_crs("epsg:4326", resolution=resolution, wrapdateline=abs(utc_offset) >= 11).json
+
+
 def period_geojson(gs: GridSpec, plan: TaskPlan, times: np.ndarray) -> dict[str, dict]:
     """Period -> FeatureCollection of its tiles (outline in EPSG:4326, counts, UTC offset)."""
     if not plan.tile_totals:
         return {}
     width = len(str(max(max(abs(x), abs(y)) for x, y in plan.tile_totals)))
-    resolution = max(gs.tile_size.xy) / 4
     outlines: dict[tuple[int, int], dict] = {}
     out: dict[str, list] = defaultdict(list)
     for (p, x, y), m in zip(plan.tasks, plan.members):
         off = plan.utc_offset[(x, y)]
         if (x, y) not in outlines:
-            ext = gs.tile_geobox((x, y)).extent
-            outlines[(x, y)] = ext.to_crs("epsg:4326", resolution=resolution, wrapdateline=abs(off) >= 11).json
+            outlines[(x, y)] = tile_outline(gs, (x, y), off)
         out[p].append({
             "type": "Feature",
             "geometry": outlines[(x, y)],

@@ -35,7 +35,7 @@ from urllib.parse import urlparse
 from .config import RunConfig
 from .errors import InputError, SourceError, StatsError
 from .run import TaskOutcome, TaskReader, _child, cpu_and_memory, output_product
-from .sqs import Message, SQSQueue, parse_task_message
+from .sqs import Message, SQSQueue, message_mode, parse_task_message
 from .task import TileIdx, render_task
 from .tasktable import TaskRows
 
@@ -185,6 +185,8 @@ class WorkerSummary:
 
     done: int = 0
     skipped: int = 0
+    unchanged: int = 0
+    """Update mode: products whose input fingerprint matched (nothing recomputed)."""
     failed: int = 0
     released: int = 0
     """Messages given back unfinished because the worker was asked to stop."""
@@ -294,7 +296,7 @@ def run_worker(
         if oc.status == "failed":
             summary.failed += 1
             _record_failure(failure_log, queue, msg, oc, filedb)
-        elif oc.status in ("done", "skipped"):
+        elif oc.status in ("done", "skipped", "unchanged"):
             setattr(summary, oc.status, getattr(summary, oc.status) + 1)
         else:
             summary.released += 1
@@ -318,7 +320,7 @@ def run_worker(
                     queue.release(msg)
                     break
                 _handle_message(queue, msg, t_lease, lease, cfg, product, plugin_name, location, threads,
-                                fetcher, readers, child, stop, report, record)
+                                fetcher, readers, child, stop, report, record, plugin)
                 idle_since = time.monotonic()
             summary.stopped_by_signal = stop.requested
     finally:
@@ -372,8 +374,9 @@ class _Lease:
 def _handle_message(queue: SQSQueue, msg: Message, t_lease: float, lease: int, cfg: RunConfig, product: Any,
                     plugin_name: str, location: str, threads: int, fetcher: CacheFetcher,
                     readers: dict[str, TaskReader], child: _TaskProcess, stop: _Stop,
-                    report: Callable[..., None], record: _Rows) -> None:
+                    report: Callable[..., None], record: _Rows, plugin: Any = None) -> None:
     from .outputs import is_task_done, stac_item_url
+    from .run import check_mode, is_unchanged
 
     held = _Lease(queue, msg, t_lease, lease, cfg.renew_safety_margin, cfg.future_poll_interval,
                   cfg.heartbeat_filepath)
@@ -382,6 +385,9 @@ def _handle_message(queue: SQSQueue, msg: Message, t_lease: float, lease: int, c
     filedb = ""
     try:
         tile, filedb = parse_task_message(msg.body)
+        if message_mode(msg.body) == "update" and not cfg.update:
+            cfg = cfg.model_copy(update={"update": True})  # the execution asked for an update
+        check_mode(cfg)
         record.running(tile)
         path = fetcher.local(filedb)
         if path not in readers:
@@ -389,6 +395,7 @@ def _handle_message(queue: SQSQueue, msg: Message, t_lease: float, lease: int, c
         reader = readers[path]
         task = reader.load_task(tile, product, cfg.resolution, cfg.dataset_filters)
         done = is_task_done(task)
+        unchanged = done and cfg.update and plugin is not None and is_unchanged(task, plugin, cfg)
     except StatsError as e:
         held.end(queue.release, tile)
         what = f"message {msg.id}" + (f" ({render_task(tile)})" if tile else "")
@@ -402,7 +409,13 @@ def _handle_message(queue: SQSQueue, msg: Message, t_lease: float, lease: int, c
         held.end(queue.release, tile)
         raise
 
-    if done and not cfg.overwrite:
+    if unchanged:
+        record.done(tile, stac_item_url(task), time.monotonic() - t0)
+        held.end(queue.delete, tile)
+        report(TaskOutcome(tile, "unchanged", reason="inputs unchanged (same input fingerprint)",
+                           seconds=time.monotonic() - t0), msg)
+        return
+    if done and not cfg.overwrite and not cfg.update:
         record.done(tile, stac_item_url(task), time.monotonic() - t0)  # the row before the message: never lost
         held.end(queue.delete, tile)
         report(TaskOutcome(tile, "skipped", reason="output already present", seconds=time.monotonic() - t0), msg)

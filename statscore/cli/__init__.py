@@ -21,6 +21,7 @@ COMMANDS = {
     "save-tasks": "save_tasks",
     "publish-tasks": "publish_tasks",
     "redrive-queue": "redrive_queue",
+    "report": "report",
 }
 
 

@@ -41,12 +41,12 @@ def run_from_sqs(queue_name: str, plugin: Any, cfg: RunConfig, *, idle_timeout: 
 
     def report(oc: TaskOutcome) -> None:
         where = render_task(oc.tile) if oc.tile[0] != "?" else "-"
-        click.echo(f"{where}  {oc.status:<9} {oc.seconds:6.1f}s  {oc.reason}", err=oc.status != "done" and
-                   oc.status != "skipped")
+        click.echo(f"{where}  {oc.status:<9} {oc.seconds:6.1f}s  {oc.reason}", err=oc.status not in ("done", "skipped", "unchanged"))
 
     s = run_worker(queue, plugin, cfg, plugin_name=cfg.plugin or "", location=cfg.output_location or "",
                    idle_timeout=idle_timeout, failure_log=failure_log, on_outcome=report, rows=rows, worker=who)
-    click.echo(f"{s.done + s.skipped + s.failed + s.released} messages: {s.done} done, {s.skipped} skipped, "
+    click.echo(f"{s.done + s.skipped + s.unchanged + s.failed + s.released} messages: {s.done} done, "
+               f"{s.skipped} skipped, " + (f"{s.unchanged} unchanged, " if s.unchanged else "") +
                f"{s.failed} failed, {s.released} released" + (" (stopped by signal)" if s.stopped_by_signal else ""))
     if s.failed and not s.stopped_by_signal:
         sys.exit(1)

@@ -30,6 +30,9 @@ def _yaml_or_file(text: str | None, what: str) -> dict | None:
 @click.option("--memory-limit", help="Memory limit, e.g. 8G (default: the cgroup/machine limit).")
 @click.option("--location", help="Output root: file:///path or s3://bucket/prefix.")
 @click.option("--overwrite", is_flag=True, default=None, help="Recompute tasks whose output exists.")
+@click.option("--update", is_flag=True, default=None,
+              help="Recompute only tasks whose inputs (datasets, plugin, settings) changed since their product "
+                   "was written, and tasks with no product; skip the rest as unchanged.")
 @click.option("--public/--no-public", default=None, help="Write S3 objects with the public-read ACL.")
 @click.option("--max-processing-time", type=int, help="Seconds after which a task is cancelled and reported failed.")
 @click.option("--heartbeat-filepath", help="File touched while tasks run.")
@@ -42,11 +45,11 @@ def _yaml_or_file(text: str | None, what: str) -> dict | None:
 @click.option("--task-table", help="With --from-sqs: DynamoDB task table to record RUNNING/DONE/FAILED in "
                                    "(default: $TASK_TABLE, as set on the Batch job).")
 def run_cmd(filedb, tasks, config_path, plugin, plugin_config, cog_config, resampling, resolution, threads,
-            memory_limit, location, overwrite, public, max_processing_time, heartbeat_filepath, dataset_filters,
+            memory_limit, location, overwrite, update, public, max_processing_time, heartbeat_filepath, dataset_filters,
             dryrun, from_sqs, idle_timeout, failure_log, task_table) -> None:
     """Run tasks of FILEDB (all by default). TASKS: '2015--P1Y/49/24', 'x49/y24/2015--P1Y', index, slice '::10', or '-' for stdin."""
     from ..plugins import resolve_plugin
-    from ..run import TaskReader, run_tasks, select_tasks
+    from ..run import TaskReader, check_mode, run_tasks, select_tasks
 
     if from_sqs and (filedb or dryrun):
         raise ConfigError("--from-sqs takes tasks from the queue: do not also give FILEDB/TASKS or --dryrun")
@@ -57,12 +60,13 @@ def run_cmd(filedb, tasks, config_path, plugin, plugin_config, cog_config, resam
     cfg = load_run_config(config_path)
     cfg = cfg.merged(plugin=plugin, plugin_config=_yaml_or_file(plugin_config, "--plugin-config"),
                      cog_opts=_yaml_or_file(cog_config, "--cog-config"), resampling=resampling, resolution=resolution,
-                     threads=threads, memory_limit=memory_limit, output_location=location, overwrite=overwrite,
+                     threads=threads, memory_limit=memory_limit, output_location=location, overwrite=overwrite, update=update,
                      s3_acl=("public-read" if public else None) if public is not None else None,
                      max_processing_time=max_processing_time, heartbeat_filepath=heartbeat_filepath,
                      dataset_filters=dataset_filters)
     if not cfg.plugin:
         raise ConfigError("no plugin: pass --plugin or set 'plugin' in --config")
+    check_mode(cfg)
     plugin_obj = resolve_plugin(cfg.plugin, cfg.plugin_config)
     if not cfg.output_location:
         raise ConfigError("no output location: pass --location or set 'output_location' in --config")
@@ -86,10 +90,13 @@ def run_cmd(filedb, tasks, config_path, plugin, plugin_config, cog_config, resam
                          dryrun=dryrun, on_outcome=report)
     failed = [o for o in outcomes if o.status == "failed"]
     if dryrun:
-        counts = {k: sum(o.status == k for o in outcomes) for k in ("new", "skip", "recompute")}
+        kinds = ("new", "changed", "unchanged") if cfg.update else ("new", "skip", "recompute")
+        counts = {k: sum(o.status == k for o in outcomes) for k in kinds}
         click.echo(f"{len(outcomes)} tasks: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
         return
+    unchanged = sum(o.status == "unchanged" for o in outcomes)
     click.echo(f"{len(outcomes)} tasks: {sum(o.status == 'done' for o in outcomes)} done, "
-               f"{sum(o.status == 'skipped' for o in outcomes)} skipped, {len(failed)} failed")
+               f"{sum(o.status == 'skipped' for o in outcomes)} skipped, "
+               + (f"{unchanged} unchanged, " if cfg.update else "") + f"{len(failed)} failed")
     if failed:
         sys.exit(1)

@@ -113,8 +113,12 @@ def eo3_document(
     *,
     processing_dt: datetime,
     accessories: Mapping[str, str] = {},
+    extra_properties: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The eo3 dataset document: bands in ``task.product.measurements`` order, relative paths."""
+    """The eo3 dataset document: bands in ``task.product.measurements`` order, relative paths.
+
+    ``extra_properties`` (e.g. the input fingerprint) are added to ``properties``; the STAC
+    item takes its properties from this document, so they land there too."""
     product = task.product
     gbox = task.geobox
     doc: dict[str, Any] = {
@@ -125,7 +129,7 @@ def eo3_document(
         "crs": _crs_text(task),
         "geometry": gbox.extent.json,
         "grids": {"default": {"shape": list(gbox.shape), "transform": list(gbox.transform)[:9]}},
-        "properties": _properties(task, processing_dt),
+        "properties": {**_properties(task, processing_dt), **dict(extra_properties or {})},
         "measurements": {b: {"path": p} for b, p in task.band_paths().items()},
         "accessories": {k: {"path": v} for k, v in accessories.items()},
         "lineage": {product.classifier: [str(u) for u in task.lineage]} if task.lineage else {},

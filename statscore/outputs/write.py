@@ -19,6 +19,7 @@ import yaml
 from ..errors import InputError, StatsError
 from ..model import Task
 from .cog import CogOptions, cog_bytes
+from .fingerprint import FINGERPRINT_PROPERTY
 from .metadata import FileInfo, band_nodata, eo3_document, proc_info, stac_item
 from .preview import THUMBNAIL_SCALE, grey_preview, rgba_pixels, thumbnail_jpeg
 from .store import OutputFolder, is_s3_url, join_url, local_path, open_folder
@@ -84,6 +85,7 @@ def write_task_outputs(
     overwrite: bool = False,
     processing_info: dict | None = None,
     threads: int | None = None,
+    fingerprint: str | None = None,
 ) -> OutputFiles:
     """Write the task's product files into ``task.folder`` (a path, ``file://`` or ``s3://``).
 
@@ -97,7 +99,8 @@ def write_task_outputs(
     product of fewer bands than threads, still use every core. On any failure the files
     this call wrote are removed and the error re-raised. ``processing_info`` goes into
     ``.proc-info.yaml``; its ``software`` mapping (name -> version) and ``lineage`` text also
-    into the STAC processing extension.
+    into the STAC processing extension. ``fingerprint`` (:func:`~statscore.outputs.fingerprint.input_fingerprint`)
+    is recorded in the eo3 and STAC properties as ``statscore:input_fingerprint``.
     """
     folder: OutputFolder = open_folder(task.folder, s3_acl=s3_acl)
     stac_name = task.metadata_path("stac-item.json")
@@ -171,7 +174,8 @@ def write_task_outputs(
         if "rgba" in files:
             names["rgba"] = files["rgba"].name
         proc_bytes = _yaml(proc_info(task, processing_info))
-        eo3 = eo3_document(task, result, processing_dt=processing_dt, accessories=names)
+        eo3 = eo3_document(task, result, processing_dt=processing_dt, accessories=names,
+                           extra_properties={FINGERPRINT_PROPERTY: fingerprint} if fingerprint else None)
         eo3_bytes = _yaml(eo3)
         eo3_name = task.metadata_path("odc-metadata.yaml")
 

@@ -11,7 +11,8 @@ from typing import Any
 from ..errors import ConfigError, suggest
 from ._base import StatsPlugin
 
-__all__ = ["register", "plugin_class", "resolve_plugin", "list_plugins", "config_keys", "required_keys"]
+__all__ = ["register", "plugin_class", "resolve_plugin", "list_plugins", "config_keys", "required_keys",
+           "effective_config"]
 
 _PLUGINS: dict[str, type[StatsPlugin]] = {}
 
@@ -119,3 +120,26 @@ def resolve_plugin(name: str, plugin_config: Mapping[str, Any] | None = None, /,
         return cls(**cfg)
     except TypeError as err:  # e.g. a required key missing
         raise ConfigError(f"plugin {name!r}: {err}") from None
+
+
+#: ``plugin_config`` keys that set how a result is computed (threads, memory, chunking), not
+#: what it is: left out of :func:`effective_config`, so tuning them never makes a product stale.
+RUNTIME_KEYS = frozenset({"num_threads", "block_bytes", "work_chunks", "chunks", "reshape_strategy"})
+
+
+def effective_config(plugin: StatsPlugin, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Every output-relevant ``plugin_config`` key of ``plugin``'s class with the value in
+    effect: what the constructed plugin holds under that name (defaults and normalisation
+    applied), else the value given. Two configs that spell the same settings differently
+    compare equal, and a changed default shows; used to fingerprint a product's inputs."""
+    given = dict(given or {})
+    held = vars(plugin)
+    out: dict[str, Any] = {}
+    for key in config_keys(type(plugin)):
+        if key in RUNTIME_KEYS:
+            continue
+        if key in held:
+            out[key] = held[key]
+        elif key in given:
+            out[key] = given[key]
+    return out

@@ -116,6 +116,23 @@ def test_enumerate_without_a_dataset_location_says_which_setting(deployment):
         enumerate_run("run-x", YEAR_2020, d.cfg, d.clients, log=_quiet)
 
 
+def test_enumerate_in_update_mode_queues_done_tasks_too_with_the_mode(deployment):
+    """{"mode": "update"}: every task is queued, DONE ones too, and each message says
+    "update" so the workers recompute only tiles whose inputs changed."""
+    d = deployment
+    enumerate_run("run-u1", YEAR_2020, d.cfg, d.clients, log=_quiet)
+    ids = sorted(r.task_id for r in d.table.run_rows("run-u1"))
+    for t in ids[:5]:
+        assert d.table.mark_done(t, f"s3://out/{t}.stac-item.json", 2.0)
+    _drain(d)
+    state = enumerate_run("run-u2", {**YEAR_2020, "mode": "update"}, d.cfg, d.clients, log=_quiet)
+    assert (state["tasks"], state["skipped_done"], state["queued"]) == (TASKS_2020, 0, TASKS_2020)
+    bodies = _drain(d)
+    assert sorted(b["tile_idx"] for b in bodies) == ids and {b.get("mode") for b in bodies} == {"update"}
+    assert {r.state for r in d.table.run_rows("run-u2")} == {"PENDING"}
+    assert d.s3_json(state["manifest"])["request"] == {"year": 2020, "mode": "update"}
+
+
 @pytest.mark.parametrize("tasks, per_worker, cap, expected", [
     (0, 20, 500, 0), (1, 20, 500, 2), (45, 20, 500, 3), (30_000, 20, 500, 500),
     (30_000, 1, 50_000, BATCH_ARRAY_MAX), (30_000, 0, 500, 500)])
@@ -130,6 +147,7 @@ def test_array_size_is_one_worker_per_share_within_batch_limits_and_the_cap(task
     ({"cache": "/tmp/x.db"}, "must be an s3:// URL"),
     ({"tiles": "1:2,3:4"}, "needs 'year' or 'temporal_range'"),
     ({"year": 2019, "plugin_config": {}}, "plugin_config is a deployment setting"),
+    ({"year": 2019, "mode": "updaet"}, "mode 'updaet' is not one of update (did you mean 'update'?)"),
     ([2019], "expected a JSON object"),
 ])
 def test_bad_execution_input_is_one_line_naming_the_key(event, message):

@@ -191,3 +191,36 @@ def test_bad_messages_are_released_to_the_dlq_and_the_rest_is_done(planned, queu
     assert queues.counts() == (0, 0)
     assert sorted(queues.bodies(queues.dlq_url)) == sorted(bad), "the bad messages reach the DLQ unchanged"
     assert len(queues.stac_items()) == 1
+
+
+def test_update_messages_recompute_only_products_whose_inputs_changed(planned, queues, workers, tmp_path):
+    """Messages with ``"mode": "update"`` (what an execution with {"mode": "update"} enqueues):
+    a product whose recorded input fingerprint matches is left alone, one that differs is
+    recomputed, and one never written is computed."""
+    _, db, cache, _ = planned
+    tiles = TaskReader(str(db)).all_tiles[:3]
+    _publish(cache, queues.name, "0", "1")
+    cfg = run_config(tmp_path / "run.yaml", queues.bucket)
+    w = workers(queues.name, cfg, "--idle-timeout", "3")
+    assert w.wait() == 0, w.stderr[-2000:]
+    items = queues.stac_items()
+    assert len(items) == 2
+    # the second product was made from other inputs: its recorded fingerprint differs
+    s3 = boto3.client("s3")
+    key = next(k for k in items if f"x{tiles[1].x}/y{tiles[1].y}/" in k)
+    item = json.loads(s3.get_object(Bucket=queues.bucket, Key=key)["Body"].read())
+    item["properties"]["statscore:input_fingerprint"] = "sha256:" + "0" * 64
+    s3.put_object(Bucket=queues.bucket, Key=key, Body=json.dumps(item).encode())
+    before = _versions(queues.bucket)
+
+    SQSQueue(queues.name).send(task_message(t, cache, "update") for t in tiles)
+    w = workers(queues.name, cfg, "--idle-timeout", "3")
+    assert w.wait() == 0, w.stderr[-2000:]
+    assert [ln.split()[0] for ln in w.lines("unchanged")] == [render_task(tiles[0])]
+    assert sorted(ln.split()[0] for ln in w.lines("done")) == sorted(render_task(t) for t in tiles[1:])
+    assert "3 messages: 2 done, 0 skipped, 1 unchanged, 0 failed, 0 released" in w.stdout
+    after = _versions(queues.bucket)
+    first = [k for k in before if f"x{tiles[0].x}/y{tiles[0].y}/" in k]
+    assert first and all(after[k] == before[k] for k in first)  # nothing of the unchanged tile rewritten
+    assert after[key] == before[key] + 1
+    assert queues.counts() == (0, 0) and queues.counts(queues.dlq_url) == (0, 0)

@@ -1,0 +1,1 @@
+"""Operating a run: estimates, usage, status and reports."""
