@@ -24,9 +24,10 @@ venv: $(STAMP)
 test: $(STAMP) node_modules/.package-lock.json test-debs
 	scripts/with-postgres $(PY) -m pytest $(PYTEST_ARGS)
 
-# Debian packages the tests need: headless Chromium + chromedriver open the report page
+# Debian packages the tests need: headless Chromium + chromedriver open the report page;
+# gcc compiles the model-plugin tests' treelite models
 test-debs:
-	scripts/ensure-debs chromium chromium-driver
+	scripts/ensure-debs chromium chromium-driver gcc
 
 demo: $(STAMP)
 	$(PY) -m statscore.demo --out $(DEMO_DIR)
