@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo-output
 PYTEST_ARGS ?=
 
-.PHONY: all venv test demo bench clean synth
+.PHONY: all venv test demo bench clean synth images
 
 all: test
 
@@ -21,7 +21,8 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-test: $(STAMP) node_modules/.package-lock.json
+# tests/images runs the built images as containers: build them first (seconds when nothing changed)
+test: $(STAMP) node_modules/.package-lock.json images
 	scripts/with-postgres $(PY) -m pytest $(PYTEST_ARGS)
 
 demo: $(STAMP)
@@ -39,3 +40,8 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 synth: $(STAMP) node_modules/.package-lock.json
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 CDK_DISABLE_VERSION_CHECK=1 npx --no-install cdk synth --quiet
+
+# The deployment's two images, built here with buildah on local stand-ins of their bases
+# (localhost/statscore-functions:dev, localhost/statscore-worker:dev; see scripts/build-images)
+images: $(STAMP)
+	PY=$(PY) scripts/build-images
