@@ -40,11 +40,11 @@ def job_definition(server: MotoServer, dep: Deployment) -> dict[str, Any]:
 def function_configuration(server: MotoServer, dep: Deployment, handler: str) -> dict[str, Any]:
     """The deployed function of ``handler`` (its environment as CloudFormation resolved it)."""
     cfn, lam = server.client("cloudformation"), server.client("lambda")
+    physical = {r.get("LogicalResourceId"): r["PhysicalResourceId"]
+                for r in cfn.list_stack_resources(StackName=dep.stack_name)["StackResourceSummaries"]}
     for k in dep.of_type("AWS::Lambda::Function"):
         if dep.template["Resources"][k]["Properties"]["ImageConfig"]["Command"] == [handler]:
-            name = cfn.describe_stack_resource(StackName=dep.stack_name, LogicalResourceId=k)[
-                "StackResourceDetail"]["PhysicalResourceId"]
-            return lam.get_function_configuration(FunctionName=name)
+            return lam.get_function_configuration(FunctionName=physical[k])
     raise AssertionError(f"no function runs {handler}")
 
 
