@@ -211,3 +211,10 @@ def test_run_config_is_an_ssm_parameter_not_a_variable(synth: Synth) -> None:
         role = fn["Role"]["Fn::GetAtt"][0]
         reads = _grants(_policy_of(synth, role.rsplit("Role", 1)[0] + "Role"), "ssm:GetParameter")
         assert reads and param_id in reads[0], handler
+
+
+def test_optional_settings_pass_cfn_lint_and_cdk_nag(synth_optional: Synth) -> None:
+    from tests.infra.test_stack import test_cdk_nag_passes_with_every_acknowledgement_reasoned, test_cfn_lint_passes
+
+    test_cfn_lint_passes(synth_optional)
+    test_cdk_nag_passes_with_every_acknowledgement_reasoned(synth_optional)
