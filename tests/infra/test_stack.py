@@ -146,8 +146,7 @@ def test_image_assets_hold_only_the_package(synth: Synth) -> None:
     assert files == ["batch_image/Dockerfile", "functions/Dockerfile"]
     for img in images.values():
         staged = synth.outdir / img["source"]["directory"]
-        assert sorted(p.name for p in staged.iterdir()) == ["README.md", "batch_image", "functions",
-                                                            "pyproject.toml", "statscore"]
+        assert sorted(p.name for p in staged.iterdir()) == ["batch_image", "functions", "pyproject.toml", "statscore"]
 
 
 # ---------------------------------------------------------------- state machine
