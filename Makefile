@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo-output
 PYTEST_ARGS ?=
 
-.PHONY: all venv test test-debs demo bench clean synth vendor-leaflet
+.PHONY: all venv test test-debs demo bench clean synth vendor-leaflet images
 
 all: test
 
@@ -21,7 +21,8 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-test: $(STAMP) node_modules/.package-lock.json test-debs
+# tests/images runs the built images as containers: build them first (seconds when nothing changed)
+test: $(STAMP) node_modules/.package-lock.json test-debs images
 	scripts/with-postgres $(PY) -m pytest $(PYTEST_ARGS)
 
 # Debian packages the tests need: headless Chromium + chromedriver open the report page;
@@ -51,3 +52,8 @@ vendor-leaflet: node_modules/.package-lock.json
 
 synth: $(STAMP) node_modules/.package-lock.json
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 CDK_DISABLE_VERSION_CHECK=1 npx --no-install cdk synth --quiet
+
+# The deployment's two images, built here with buildah on local stand-ins of their bases
+# (localhost/statscore-functions:dev, localhost/statscore-worker:dev; see scripts/build-images)
+images: $(STAMP)
+	PY=$(PY) scripts/build-images

@@ -7,6 +7,7 @@ import json
 from aws_cdk import Duration, Size
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -15,6 +16,19 @@ from constructs import Construct
 from .assets import CONTEXT_EXCLUDE, IGNORE_MODE, ROOT
 from .nag import acknowledge
 from .settings import Settings
+
+
+GDAL_ENV = {
+    # an open reads the file, never lists its folder (an S3 LIST per COG, slow on large prefixes)
+    "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
+    # S3 answers 503 SlowDown and 500s under load: retry with backoff instead of failing the task
+    "GDAL_HTTP_MAX_RETRY": "10",
+    "GDAL_HTTP_RETRY_DELAY": "1",
+}
+"""GDAL's cloud settings for every worker (the defaults suit S3 COGs; not a setting)."""
+
+ROOT_DEVICE = "/dev/xvda"
+"""Root device of the ECS-optimized Amazon Linux 2023 AMI."""
 
 
 class BatchCompute(Construct):
@@ -29,6 +43,15 @@ class BatchCompute(Construct):
         super().__init__(scope, id)
         self.security_group = ec2.SecurityGroup(self, "Workers", vpc=vpc, description="statscore Batch workers",
                                                 allow_all_outbound=True)
+        # IMDSv2 only, hop limit 1: the ECS agent (host network) reaches the instance metadata, the
+        # worker containers (bridge network, one hop more) cannot, so they use their job role only.
+        # Batch merges this template with its own settings (AMI, instance profile, user data).
+        self.launch_template = ec2.LaunchTemplate(
+            self, "Instances", require_imdsv2=True, http_tokens=ec2.LaunchTemplateHttpTokens.REQUIRED,
+            http_put_response_hop_limit=1, http_endpoint=True,
+            block_devices=[ec2.BlockDevice(device_name=ROOT_DEVICE, volume=ec2.BlockDeviceVolume.ebs(
+                settings.root_volume_gib, volume_type=ec2.EbsDeviceVolumeType.GP3, encrypted=True,
+                delete_on_termination=True))])
         self.compute_environment = batch.ManagedEc2EcsComputeEnvironment(
             self, "Compute", vpc=vpc, vpc_subnets=vpc_subnets, security_groups=[self.security_group],
             instance_types=[ec2.InstanceType(t) for t in settings.instance_types],
@@ -36,7 +59,9 @@ class BatchCompute(Construct):
             spot=settings.spot, spot_bid_percentage=settings.spot_bid_percentage if settings.spot else None,
             allocation_strategy=(batch.AllocationStrategy.SPOT_PRICE_CAPACITY_OPTIMIZED if settings.spot
                                  else batch.AllocationStrategy.BEST_FIT_PROGRESSIVE),
-            minv_cpus=settings.min_vcpus, maxv_cpus=settings.max_vcpus, replace_compute_environment=False)
+            minv_cpus=settings.min_vcpus, maxv_cpus=settings.max_vcpus, replace_compute_environment=False,
+            launch_template=self.launch_template,
+            images=[batch.EcsMachineImage(image_type=batch.EcsMachineImageType.ECS_AL2023)])
         acknowledge(self.compute_environment,
             id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role]",
             reason="The ECS agent on Batch instances needs exactly this AWS-managed role; it carries no data access.")
@@ -49,6 +74,7 @@ class BatchCompute(Construct):
         self.container = batch.EcsEc2ContainerDefinition(
             self, "Container",
             image=ecs.ContainerImage.from_asset(str(ROOT), file="batch_image/Dockerfile",
+                                                platform=ecr_assets.Platform.LINUX_AMD64,
                                                 exclude=CONTEXT_EXCLUDE, ignore_mode=IGNORE_MODE),
             cpu=settings.job_vcpus, memory=Size.mebibytes(settings.job_memory_mib),
             environment=container_env, job_role=self.job_role,
@@ -65,7 +91,19 @@ class BatchCompute(Construct):
             propagate_tags=True)
 
     @staticmethod
-    def worker_environment(*, queue_url: str, table: str, run_config: dict) -> dict[str, str]:
-        """What ``batch_image/entrypoint.sh`` reads (besides THREADS and MEMORY)."""
-        return {"QUEUE_URL": queue_url, "TASK_TABLE": table, "RUN_CONFIG": json.dumps(run_config, sort_keys=True),
-                "NUMBA_CACHE_DIR": "/tmp/numba"}
+    def worker_environment(settings: Settings, *, region: str, queue_url: str, table: str,
+                           run_config: dict) -> dict[str, str]:
+        """What ``batch_image/entrypoint.sh``, boto3, GDAL and numba read (besides THREADS and MEMORY).
+
+        The region is set explicitly: ECS on EC2 does not set it in the container (boto3 would
+        raise NoRegionError, GDAL would sign for us-east-1).
+        """
+        env = {"QUEUE_URL": queue_url, "TASK_TABLE": table, "RUN_CONFIG": json.dumps(run_config, sort_keys=True),
+               "AWS_REGION": region, "AWS_DEFAULT_REGION": region,
+               "NUMBA_CACHE_DIR": "/tmp/numba",
+               # threadsafe: the loader threads launch parallel kernels at once (libgomp is in the image)
+               "NUMBA_THREADING_LAYER": "omp",
+               **GDAL_ENV}
+        if settings.request_payer:
+            env["AWS_REQUEST_PAYER"] = "requester"  # GDAL's /vsis3/ on requester-pays buckets
+        return env

@@ -1,13 +1,18 @@
-"""Log groups with retention, and alarms (DLQ depth, failed executions) notifying an SNS topic."""
+"""Log groups with retention, and alarms (DLQ depth, failed executions, workers stuck RUNNABLE) notifying an SNS topic."""
 
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_batch as batch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -50,12 +55,23 @@ def _retention(days: int) -> logs.RetentionDays:
 
 
 class Alarms(Construct):
-    """Alarms an operator acts on: a task in the DLQ, an execution that failed, timed out or was aborted."""
+    """Alarms an operator acts on: a task in the DLQ, an execution that failed, timed out or was
+    aborted, workers that cannot start (jobs stuck RUNNABLE at the head of the job queue)."""
 
-    def __init__(self, scope: Construct, id: str, *, dead_letters: sqs.IQueue, state_machine: sfn.StateMachine) -> None:
+    def __init__(self, scope: Construct, id: str, *, settings: Settings, dead_letters: sqs.IQueue,
+                 state_machine: sfn.StateMachine, job_queue: batch.IJobQueue) -> None:
         super().__init__(scope, id)
-        self.topic = sns.Topic(self, "Topic", enforce_ssl=True,
-                               master_key=kms.Alias.from_alias_name(self, "SnsKey", "alias/aws/sns"))
+        # A customer-managed key: CloudWatch cannot publish to a topic under the AWS-managed alias/aws/sns
+        # (its key policy cannot be changed to let cloudwatch.amazonaws.com use it). The SnsTopic target
+        # below adds the same grant for events.amazonaws.com.
+        self.key = kms.Key(self, "TopicKey", enable_key_rotation=True, removal_policy=RemovalPolicy.DESTROY,
+                           description="statscore alarm topic: CloudWatch alarms publish with it")
+        self.key.add_to_resource_policy(iam.PolicyStatement(
+            sid="CloudWatchAlarmsPublish", principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            actions=["kms:Decrypt", "kms:GenerateDataKey*"], resources=["*"]))  # "*" = this key, in a key policy
+        self.topic = sns.Topic(self, "Topic", enforce_ssl=True, master_key=self.key)
+        if settings.alarm_email:
+            self.topic.add_subscription(subscriptions.EmailSubscription(settings.alarm_email))
         action = cw_actions.SnsAction(self.topic)
         self.dlq_depth = cw.Alarm(
             self, "DeadLetters", alarm_description="Tasks reached the dead-letter queue (poison input or repeated failure).",
@@ -71,5 +87,26 @@ class Alarms(Construct):
                                "aborted": state_machine.metric_aborted(statistic="Sum")}),
             threshold=1, evaluation_periods=1, comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cw.TreatMissingData.NOT_BREACHING)
-        for alarm in (self.dlq_depth, self.failed_executions):
+        # Stuck RUNNABLE: AWS Batch sends "Batch Job Queue Blocked" events to EventBridge when the job at
+        # the head of a queue cannot start (instance types unavailable, vCPU quota, max_vcpus below the job's,
+        # a job bigger than any instance...), with the reason in detail.statusReason. This rule matches
+        # them for our queue and sends each (with the reason) to the topic; EventBridge counts its matches in
+        # AWS/Events MatchedEvents (dimension RuleName), which the alarm watches.
+        self.blocked_rule = events.Rule(
+            self, "QueueBlocked", description="statscore: a worker job is stuck RUNNABLE at the head of the queue",
+            event_pattern=events.EventPattern(source=["aws.batch"], detail_type=["Batch Job Queue Blocked"],
+                                              detail={"jobQueue": [job_queue.job_queue_arn]}))
+        self.blocked_rule.add_target(targets.SnsTopic(self.topic, message=events.RuleTargetInput.from_text(
+            f"statscore: worker job {events.EventField.from_path('$.detail.jobName')} is stuck RUNNABLE in "
+            f"{events.EventField.from_path('$.detail.jobQueue')}: {events.EventField.from_path('$.detail.statusReason')}")))
+        self.stuck_runnable = cw.Alarm(
+            self, "WorkersStuckRunnable",
+            alarm_description="Batch workers cannot start: a job is stuck RUNNABLE at the head of the queue (see the "
+                              "job's statusReason: instance capacity, vCPU quota, max_vcpus or job size).",
+            metric=cw.Metric(namespace="AWS/Events", metric_name="MatchedEvents",
+                             dimensions_map={"RuleName": self.blocked_rule.rule_name},
+                             statistic="Sum", period=Duration.minutes(5)),
+            threshold=1, evaluation_periods=1, comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING)
+        for alarm in (self.dlq_depth, self.failed_executions, self.stuck_runnable):
             alarm.add_alarm_action(action)

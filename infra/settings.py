@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
@@ -28,6 +29,9 @@ CANNED_ACLS = ("private", "public-read", "public-read-write", "authenticated-rea
 
 BATCH_ARRAY_MAX = 10_000
 """AWS Batch: an array job has 2..10,000 children."""
+
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 @dataclass(frozen=True)
@@ -69,12 +73,23 @@ class Settings:
     """Most workers started for one run (AWS allows at most 10,000)."""
     retry_attempts: int = 3
     """Batch retries of a worker job killed by a host (spot reclaim)."""
+    task_timeout_minutes: int = 60
+    """The longest one task (one tile) may take. A worker leases tasks until the queue is empty,
+    so its job timeout is (tasks per worker, rounded up) x this, computed per run by Enumerate."""
     job_timeout_hours: int = 12
-    """Batch kills a worker after this long."""
+    """Timeout of a worker job submitted by hand (the job definition's). A run's workers get theirs
+    from the run: (tasks per worker) x ``task_timeout_minutes``."""
+    root_volume_gib: int = 100
+    """Root volume (gp3, encrypted) of each Batch instance: container images, numba cache, a tile's temporaries."""
     verify_max_rounds: int = 2
     """Times Verify re-enqueues unfinished tasks before the run fails naming them."""
+    run_timeout_days: int = 7
+    """Step Functions stops a run (and so its workers) after this long: every round of workers included."""
     # --- lambda
     function_memory_mib: int = 3008
+    """Memory of the Enumerate function (Lambda's quota is 3008 MiB in new accounts, 10240 once raised)."""
+    function_ephemeral_storage_mib: int = 10_240
+    """``/tmp`` of the Enumerate function (512..10240 MiB): the task cache and its datasets are built there."""
     function_timeout_minutes: int = 15
     log_retention_days: int = 30
     # --- network
@@ -102,6 +117,19 @@ class Settings:
                                                                "version": "0.1.0"})
     """Run-config ``product`` section (name, short_name, version, properties...)."""
     cog_opts: dict[str, Any] = field(default_factory=dict)
+    # --- inputs the workers read (grants; see _grant in stack.py)
+    input_buckets: tuple[str, ...] = ()
+    """Buckets (or ``s3://bucket/prefix/``) holding the input COGs, read-only: e.g. ``sentinel-cogs``
+    (Element 84's public Sentinel-2 COGs), ``s3://dea-public-data/baseline/``. For ``stac`` the documents'
+    prefix is readable already; ``datacube`` needs at least one (its datasets' files)."""
+    request_payer: bool = False
+    """Inputs are in requester-pays buckets (e.g. ``usgs-landsat``): reads send ``x-amz-request-payer``
+    (GDAL's ``AWS_REQUEST_PAYER``) and this account pays for them."""
+    input_kms_key_arns: tuple[str, ...] = ()
+    """KMS keys the input objects are encrypted with (SSE-KMS): workers and Enumerate get kms:Decrypt on them."""
+    # --- alarms
+    alarm_email: str | None = None
+    """Address subscribed to the alarm topic (it must confirm the subscription); None: subscribe yourself."""
 
     # ------------------------------------------------------------------ reading
     @classmethod
@@ -122,7 +150,7 @@ class Settings:
         for k in data:
             if k not in names:
                 raise ConfigError(f"context {CONTEXT_KEY!r}: unknown setting {k!r}{suggest(k, names)}")
-        for k in ("instance_types", "private_subnet_ids", "availability_zones"):
+        for k in ("instance_types", "private_subnet_ids", "availability_zones", "input_buckets", "input_kms_key_arns"):
             if k in data and data[k] is not None:
                 data[k] = tuple(data[k])
         s = cls(**data)
@@ -171,6 +199,28 @@ class Settings:
             raise bad("stac_location", "dataset_source 'stac' needs an s3:// location of STAC/eo3 documents")
         if self.dataset_source == "datacube" and not (self.db_secret_arn or "").startswith("arn:"):
             raise bad("db_secret_arn", "dataset_source 'datacube' needs the ARN of the database secret")
+        if self.dataset_source == "datacube" and not self.input_buckets:
+            raise bad("input_buckets", "dataset_source 'datacube' needs the buckets its datasets' files are in "
+                                       "(the workers may read nothing else)")
+        for item in self.input_buckets:
+            bucket = item.removeprefix("s3://").split("/", 1)[0]
+            if not _BUCKET.fullmatch(bucket) or (item.startswith("s3://") and "*" in item):
+                raise bad("input_buckets", f"{item!r} is not a bucket name or s3://bucket/prefix/")
+        for arn in self.input_kms_key_arns:
+            if not arn.startswith("arn:") or ":kms:" not in arn:
+                raise bad("input_kms_key_arns", f"{arn!r} is not a KMS key ARN")
+        if self.alarm_email is not None and not _EMAIL.fullmatch(self.alarm_email):
+            raise bad("alarm_email", "not an e-mail address")
+        if not 1 <= self.run_timeout_days <= 365:
+            raise bad("run_timeout_days", "must be 1..365 (Step Functions standard workflows)")
+        if not 1 <= self.task_timeout_minutes <= 24 * 60:
+            raise bad("task_timeout_minutes", "must be 1..1440")
+        if not 1 <= self.job_timeout_hours <= 24 * 14:
+            raise bad("job_timeout_hours", "must be 1..336")
+        if not 30 <= self.root_volume_gib <= 16_384:
+            raise bad("root_volume_gib", "must be 30..16384 (the ECS-optimized AMI needs 30 GiB)")
+        if not 512 <= self.function_ephemeral_storage_mib <= 10_240:
+            raise bad("function_ephemeral_storage_mib", "must be 512..10240 (Lambda)")
         if self.vpc_id and not (self.private_subnet_ids and self.availability_zones):
             raise bad("vpc_id", "an existing VPC needs private_subnet_ids and availability_zones")
         for key in ("cache_prefix", "output_prefix"):
@@ -192,6 +242,17 @@ class Settings:
         except Exception as e:
             raise ConfigError(f"settings plugin/plugin_config/product/cog_opts: {e}") from None
         return cfg
+
+    @property
+    def worker_slots(self) -> int:
+        """Workers that can run at once: ``max_vcpus // job_vcpus``."""
+        return self.max_vcpus // self.job_vcpus
+
+    @property
+    def worker_cap(self) -> int:
+        """Most workers one run starts: ``array_size_cap``, and no more than can run at once (Batch
+        would hold the rest RUNNABLE, to start them when the queue is empty); at least 2 (Batch)."""
+        return max(2, min(self.array_size_cap, self.worker_slots))
 
     @property
     def worker_threads(self) -> int:

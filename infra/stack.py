@@ -24,6 +24,8 @@ from .task_table import TaskTable
 
 PER_RUN_KEYS = ("Objects under this key prefix are created per run and per task; IAM cannot name them in advance. "
                 "The grant stops at the prefix, and the actions are listed one by one.")
+INPUT_BUCKETS = ("The input COGs of a run are many objects in buckets outside the stack (input_buckets); the grant is "
+                 "read-only (s3:GetObject) and stops at the configured bucket or prefix.")
 INPUT_KEYS = ("The input STAC/eo3 documents and their COGs are many and change as data arrives; the grant is "
               "read-only (s3:GetObject) and stops at the configured prefix.")
 
@@ -43,27 +45,30 @@ class StatsStack(Stack):
         output_location = self.storage.output_location
         env = function_environment(s, table=self.tasks.table.table_name, queue_url=self.queue.queue.queue_url,
                                    cache_bucket=self.storage.caches.bucket_name, output_location=output_location)
-        self.functions = RunFunctions(self, "Functions", settings=s, environment=env, log_groups=self.logs.groups,
+        self.functions = RunFunctions(self, "Functions", settings=s, environment=env,
+                                      run_config=s.run_config(output_location), log_groups=self.logs.groups,
                                       vpc=self.network.vpc if s.dataset_source == "datacube" else None,
                                       vpc_subnets=self.network.worker_subnets)
         self.batch = BatchCompute(
             self, "Batch", settings=s, vpc=self.network.vpc, vpc_subnets=self.network.worker_subnets,
             log_group=self.logs["Workers"],
-            environment=BatchCompute.worker_environment(queue_url=self.queue.queue.queue_url,
+            environment=BatchCompute.worker_environment(s, region=self.region, queue_url=self.queue.queue.queue_url,
                                                         table=self.tasks.table.table_name,
                                                         run_config=s.run_config(output_location)))
         self.run = RunStateMachine(
             self, "StateMachine", settings=s, enumerate_fn=self.functions.enumerate, verify_fn=self.functions.verify,
             summary_fn=self.functions.summary, job_queue=self.batch.job_queue,
             job_definition=self.batch.job_definition, log_group=self.logs["StateMachine"])
-        self.alarms = Alarms(self, "Alarms", dead_letters=self.queue.dead_letters,
-                             state_machine=self.run.state_machine)
+        self.alarms = Alarms(self, "Alarms", settings=s, dead_letters=self.queue.dead_letters,
+                             state_machine=self.run.state_machine, job_queue=self.batch.job_queue)
         self._grant()
         CfnOutput(self, "StateMachineArn", value=self.run.state_machine.state_machine_arn)
         CfnOutput(self, "OutputLocation", value=output_location)
         CfnOutput(self, "TaskTableName", value=self.tasks.table.table_name)
         CfnOutput(self, "QueueUrl", value=self.queue.queue.queue_url)
         CfnOutput(self, "DeadLetterQueueUrl", value=self.queue.dead_letters.queue_url)
+        CfnOutput(self, "AlarmTopicArn", value=self.alarms.topic.topic_arn,
+                  description="SNS topic of the alarms: subscribe to it (alarm_email does so at deploy)")
 
     def _grant(self) -> None:
         """Each principal gets the actions its code calls, on the resources (and key prefixes) it touches."""
@@ -118,6 +123,19 @@ class StatsStack(Stack):
         else:
             enum_role.add_to_principal_policy(iam.PolicyStatement(
                 actions=["secretsmanager:GetSecretValue"], resources=[s.db_secret_arn]))
+        # input_buckets: the COGs (public sentinel-cogs, dea-public-data, requester-pays usgs-landsat, or a
+        # datacube index's locations). Reading another account's bucket needs both its bucket policy and
+        # an allow here. Requester pays needs no other action, only the header (AWS_REQUEST_PAYER).
+        for item in s.input_buckets:
+            bucket, _, prefix = item.removeprefix("s3://").partition("/")
+            arn = f"arn:{self.partition}:s3:::{bucket}"
+            for role in (enum_role, worker):  # Enumerate may read documents there too
+                objects(role, arn, prefix, "GetObject", why=INPUT_BUCKETS)
+                listing(role, arn, prefix)  # a missing object is a 404 (named), not a 403
+        if s.input_kms_key_arns:
+            for role in (enum_role, worker):
+                role.add_to_principal_policy(iam.PolicyStatement(actions=["kms:Decrypt"],
+                                                                 resources=list(s.input_kms_key_arns)))
         self._acknowledge_service_wildcards()
 
     def _acknowledge_service_wildcards(self) -> None:
@@ -132,8 +150,13 @@ class StatsStack(Stack):
                     "image pull actions are limited to the asset repository.")
         sm_role = self.run.state_machine.role
         acknowledge(sm_role, "AwsSolutions-IAM5[Resource::*]",
-                    "Step Functions logging to CloudWatch Logs (logs:CreateLogDelivery, ...) and X-Ray tracing "
-                    "accept only '*' as resource (AWS documentation for state machine logging).")
+                    "Step Functions logging to CloudWatch Logs (logs:CreateLogDelivery, ...), X-Ray tracing and "
+                    "batch:DescribeJobs (which the .sync Batch integration polls) accept only '*' as resource "
+                    "(AWS documentation for state machine logging and the Batch service authorization reference).")
+        acknowledge(sm_role, "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:batch:<AWS::Region>:"
+                             "<AWS::AccountId>:job/*]",
+                    "Stopping an execution terminates its Batch jobs (batch:TerminateJob); their ids exist only once "
+                    "submitted, so the grant names the jobs of this account and region.")
         for fn in self.functions.functions.values():
             acknowledge(sm_role, f"AwsSolutions-IAM5[Resource::<{self.get_logical_id(fn.node.default_child)}.Arn>:*]",
                         "CDK's LambdaInvoke grants invoke on the function and its versions/aliases (ARN:*); "

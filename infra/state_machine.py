@@ -8,8 +8,9 @@ the same definition runs in a local moto server.
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_batch as batch
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
@@ -42,7 +43,12 @@ class RunStateMachine(Construct):
             array_size=sfn.JsonPath.number_at("$.array_size"),
             integration_pattern=sfn.IntegrationPattern.RUN_JOB,
             result_path=sfn.JsonPath.DISCARD,
-            task_timeout=sfn.Timeout.duration(Duration.hours(settings.job_timeout_hours * settings.retry_attempts + 1)))
+            # per run, from Enumerate/Verify (statscore.orchestration.worker_timeouts): each worker runs its
+            # share of the tasks one after the other, so the limit grows with the tasks per worker. CDK
+            # renders it as each job attempt's AttemptDurationSeconds (the job definition's own timeout,
+            # job_timeout_hours, applies only to jobs submitted by hand); the execution's run_timeout_days
+            # bounds the whole run, RUNNABLE waits included.
+            task_timeout=sfn.Timeout.at("$.workers_timeout_seconds"))
         verify = invoke("Verify", verify_fn, sfn.TaskInput.from_json_path_at("$"))
         # a failed array job (some worker exited non-zero) is not a failed run: Verify decides from the rows
         run_workers.add_catch(verify, errors=["States.ALL"], result_path="$.workers_error")
@@ -56,8 +62,8 @@ class RunStateMachine(Construct):
         summary.next(outcome)
         # the cap is enforced here too, whatever a function returns: Batch refuses > 10,000 children
         capped = (sfn.Choice(self, "More workers than the cap?")
-                  .when(sfn.Condition.number_greater_than("$.array_size", settings.array_size_cap),
-                        sfn.Pass(self, "Cap workers", result=sfn.Result.from_number(settings.array_size_cap),
+                  .when(sfn.Condition.number_greater_than("$.array_size", settings.worker_cap),
+                        sfn.Pass(self, "Cap workers", result=sfn.Result.from_number(settings.worker_cap),
                                  result_path="$.array_size").next(run_workers))
                   .otherwise(run_workers))
         verdict = (sfn.Choice(self, "Retry?")
@@ -74,4 +80,12 @@ class RunStateMachine(Construct):
             self, "Run", definition_body=sfn.DefinitionBody.from_chainable(definition),
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
-            timeout=Duration.days(7))
+            timeout=Duration.days(settings.run_timeout_days))
+        # .sync on Batch: Step Functions describes the job while it runs and terminates it when the
+        # execution is stopped, times out or fails (CDK grants SubmitJob and the events rule only)
+        stack = Stack.of(self)
+        self.state_machine.add_to_role_policy(iam.PolicyStatement(
+            actions=["batch:DescribeJobs"], resources=["*"]))  # DescribeJobs takes no resource
+        self.state_machine.add_to_role_policy(iam.PolicyStatement(
+            actions=["batch:TerminateJob"],
+            resources=[stack.format_arn(service="batch", resource="job", resource_name="*")]))

@@ -26,7 +26,7 @@ from .task import TileRange, parse_task, parse_tile_range, render_task
 from .tasktable import DynamoTaskTable, TaskRows, TaskState, chunks
 
 __all__ = ["RunSettings", "RunRequest", "enumerate_run", "verify_run", "summarise_run", "array_size",
-           "SQS_BATCH_MAX", "FAILED_TILES_SHOWN", "BATCH_ARRAY_MAX"]
+           "SQS_BATCH_MAX", "FAILED_TILES_SHOWN", "BATCH_ARRAY_MAX", "worker_timeouts"]
 
 SQS_BATCH_MAX = 10
 """SendMessageBatch: at most 10 messages per call."""
@@ -57,6 +57,10 @@ class RunSettings:
     tasks_per_worker: int = 20
     array_size_cap: int = 500
     verify_max_rounds: int = 2
+    task_timeout_seconds: int = 3600
+    """The longest one task may take: a worker's job timeout is its share of the tasks times this."""
+    job_attempts: int = 1
+    """Attempts Batch makes of each worker job (its retry strategy)."""
     run_config: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -70,12 +74,16 @@ class RunSettings:
         if source not in DATASET_SOURCES:
             raise ConfigError(f"environment: DATASET_SOURCE={source!r} is not one of {', '.join(DATASET_SOURCES)}"
                               f"{suggest(source, DATASET_SOURCES)}")
+        where, text = "RUN_CONFIG", env.get("RUN_CONFIG")
+        if text is None and env.get("RUN_CONFIG_PARAMETER"):
+            # Lambda allows 4 KB for all variables together: the stack keeps the run config in SSM
+            where, text = f"SSM parameter {env['RUN_CONFIG_PARAMETER']}", _ssm_parameter(env["RUN_CONFIG_PARAMETER"])
         try:
-            run_config = json.loads(env.get("RUN_CONFIG", "{}"))
+            run_config = json.loads(text or "{}")
         except json.JSONDecodeError as e:
-            raise ConfigError(f"environment: RUN_CONFIG is not JSON ({e})") from None
+            raise ConfigError(f"environment: {where} is not JSON ({e})") from None
         if not isinstance(run_config, dict):
-            raise ConfigError("environment: RUN_CONFIG must be a JSON object (the run config)")
+            raise ConfigError(f"environment: {where} must be a JSON object (the run config)")
         return cls(table=env["TASK_TABLE"], queue_url=env["QUEUE_URL"], cache_bucket=env["CACHE_BUCKET"],
                    cache_prefix=env.get("CACHE_PREFIX", "caches/"), output_location=env.get("OUTPUT_LOCATION", ""),
                    grid=env.get("GRID", cls.grid), frequency=env.get("FREQUENCY", cls.frequency),
@@ -84,7 +92,20 @@ class RunSettings:
                    tasks_per_worker=_env_int(env, "TASKS_PER_WORKER", 20, 1),
                    array_size_cap=_env_int(env, "ARRAY_SIZE_CAP", 500, BATCH_ARRAY_MIN, BATCH_ARRAY_MAX),
                    verify_max_rounds=_env_int(env, "VERIFY_MAX_ROUNDS", 2, 0),
+                   task_timeout_seconds=_env_int(env, "TASK_TIMEOUT_SECONDS", 3600, 60),
+                   job_attempts=_env_int(env, "JOB_ATTEMPTS", 1, 1, 10),
                    run_config=run_config)
+
+
+def _ssm_parameter(name: str) -> str:
+    """The value of an SSM parameter (the run config the stack stores); ConfigError naming it if unreadable."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return boto3.client("ssm").get_parameter(Name=name)["Parameter"]["Value"]
+    except (BotoCoreError, ClientError) as e:
+        raise ConfigError(f"environment: RUN_CONFIG_PARAMETER {name!r} cannot be read ({e})") from None
 
 
 def _env_int(env: Mapping[str, str], key: str, default: int, lo: int, hi: int | None = None) -> int:
@@ -159,6 +180,20 @@ def array_size(tasks: int, tasks_per_worker: int, cap: int) -> int:
     if tasks <= 0:
         return 0
     return max(BATCH_ARRAY_MIN, min(cap, BATCH_ARRAY_MAX, math.ceil(tasks / max(1, tasks_per_worker))))
+
+
+JOB_TIMEOUT_MIN = 600
+"""Shortest time given to a worker's share of the tasks (a worker's start-up takes minutes)."""
+
+
+def worker_timeouts(tasks: int, workers: int, cfg: RunSettings) -> dict[str, int]:
+    """The time limit of one round of workers, for the state machine (``workers_timeout_seconds``:
+    the Batch step's timeout and each worker attempt's). Each worker leases tasks until the queue
+    is empty, so it runs its share of the tasks one after the other (several waves of tasks, not
+    one): its share times the per-task limit, for every attempt, plus an hour to get instances."""
+    per_worker = math.ceil(tasks / workers) if workers > 0 else 0
+    share = max(JOB_TIMEOUT_MIN, per_worker * cfg.task_timeout_seconds)
+    return {"workers_timeout_seconds": share * cfg.job_attempts + 3600}
 
 
 # ---------------------------------------------------------------------------- enumerate
@@ -294,10 +329,11 @@ def enumerate_run(run_id: str, event: Mapping[str, Any], cfg: RunSettings, clien
                     Body=json.dumps({"run_id": run_id, "filedb": filedb, "request": dict(event),
                                      "queued": todo, "skipped_done": sorted(done)}).encode())
     log(f"run {run_id}: {len(task_ids)} tasks, {len(done)} already done, {queued} queued")
+    workers = array_size(queued, cfg.tasks_per_worker, cfg.array_size_cap)
     return {"run_id": run_id, "request": dict(event), "filedb": filedb,
             "manifest": f"s3://{cfg.cache_bucket}/{manifest_key}",
             "tasks": len(task_ids), "queued": queued, "skipped_done": len(done),
-            "array_size": array_size(queued, cfg.tasks_per_worker, cfg.array_size_cap),
+            "array_size": workers, **worker_timeouts(queued, workers, cfg),
             "round": 0, "verdict": "running" if queued else "done"}
 
 
@@ -321,8 +357,9 @@ def verify_run(state: Mapping[str, Any], cfg: RunSettings, clients: Clients | No
         if not again:  # every one became DONE since it was read: no workers to start (Batch needs >= 2)
             return dict(out, verdict="done", array_size=0, counts={TaskState.DONE.value: len(all_rows)})
         send_tasks(c.sqs, cfg.queue_url, state["filedb"], again, mode=(state.get("request") or {}).get("mode"))
-        return dict(out, verdict="retry", round=rnd + 1,
-                    array_size=array_size(len(again), cfg.tasks_per_worker, cfg.array_size_cap))
+        workers = array_size(len(again), cfg.tasks_per_worker, cfg.array_size_cap)
+        return dict(out, verdict="retry", round=rnd + 1, array_size=workers,
+                    **worker_timeouts(len(again), workers, cfg))
     shown = unfinished[:FAILED_TILES_SHOWN]
     names = ", ".join(f"{r.task_id} ({r.state.value}{': ' + r.reason[:80] if r.reason else ''})" for r in shown[:20])
     more = f" and {len(unfinished) - 20} more (see the run summary)" if len(unfinished) > 20 else ""

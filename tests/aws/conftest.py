@@ -16,7 +16,7 @@ import pytest
 
 from tests.aws.moto_deploy import Deployment, deploy
 from tests.aws.moto_server import MotoServer
-from tests.aws.scenario import SETTINGS, Inputs, upload_inputs
+from tests.aws.scenario import Inputs, scenario_template, upload_inputs
 
 
 @pytest.fixture(scope="session")
@@ -30,13 +30,11 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
 
 
 @pytest.fixture(scope="session")
-def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def template() -> dict[str, Any]:
     """The app synthesized with :data:`SETTINGS` over cdk.json's (cdk-nag on, as for the infra tests)."""
     if shutil.which("node") is None:
         pytest.fail("node is not on PATH: the CDK app cannot be synthesized (install Node 20+)")
-    from tests.infra.cdk_support import synthesise
-
-    return synthesise(tmp_path_factory.mktemp("cdk.out"), **SETTINGS).template
+    return scenario_template()
 
 
 @pytest.fixture(scope="session")

@@ -70,3 +70,13 @@ def objects(server: MotoServer, url: str) -> dict[str, Any]:
     bucket, prefix = split_s3(url)
     pages = server.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
     return {o["Key"]: o["LastModified"] for page in pages for o in page.get("Contents", [])}
+
+
+PUBLIC_READ = ("http://acs.amazonaws.com/groups/global/AllUsers", "READ")
+"""The grant the test deployment's ``s3_acl: public-read`` gives every product object."""
+
+
+def object_grants(server: MotoServer, bucket: str, key: str) -> set[tuple[str, str]]:
+    """(grantee URI or id, permission) of an object's ACL."""
+    acl = server.client("s3").get_object_acl(Bucket=bucket, Key=key)
+    return {(g["Grantee"].get("URI", g["Grantee"].get("ID", "")), g["Permission"]) for g in acl["Grants"]}

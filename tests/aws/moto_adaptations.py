@@ -63,15 +63,22 @@ class Runtime:
         GDAL reads the input COGs through /vsis3 and knows no AWS_ENDPOINT_URL: it gets
         the same endpoint in its own terms.
         """
-        return {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{self.port}", "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
-                "AWS_S3_ENDPOINT": f"127.0.0.1:{self.port}", "AWS_HTTPS": "NO", "AWS_VIRTUAL_HOSTING": "FALSE"}
+        return {**endpoint_env(self.port), "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
 
     def base_env(self, tmpdir: Path) -> dict[str, str]:
         """A clean process environment: the interpreter's bin folder first (``odc-stats``, ``python``)."""
         path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "/usr/bin:/bin")])
         return {"PATH": path, "HOME": os.environ.get("HOME", "/tmp"), "LANG": os.environ.get("LANG", "C.UTF-8"),
                 "TMPDIR": str(tmpdir), **self.aws_env()}
+
+
+def endpoint_env(port: int) -> dict[str, str]:
+    """The moto server as the endpoint of boto3 (AWS_ENDPOINT_URL) and of GDAL's /vsis3 (which knows
+    no AWS_ENDPOINT_URL: the same endpoint in its own terms), with test credentials. No region: that is
+    the deployment's to set (the images' tests check that the job definition does)."""
+    return {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_S3_ENDPOINT": f"127.0.0.1:{port}", "AWS_HTTPS": "NO", "AWS_VIRTUAL_HOSTING": "FALSE"}
 
 
 def log(line: str) -> None:

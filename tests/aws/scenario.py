@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,15 @@ SETTINGS: dict[str, Any] = {
     "verify_max_rounds": 1,
 }
 """The test deployment's settings (``cdk_context(**SETTINGS)``)."""
+
+
+@functools.cache
+def scenario_template() -> dict[str, Any]:
+    """The app synthesized with :data:`SETTINGS` (cdk-nag on), once per test process: tests/aws and
+    tests/images deploy the same template."""
+    from tests.infra.cdk_support import synthesise
+
+    return synthesise(Path(tempfile.mkdtemp(prefix="statscore-cdk.out-")), **SETTINGS).template
 
 
 @dataclass(frozen=True)

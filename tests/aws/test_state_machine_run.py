@@ -12,12 +12,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from tests.aws.execution import entered, history, objects, run_execution, split_s3, task_rows
+from tests.aws.execution import (PUBLIC_READ, entered, history, object_grants, objects, run_execution, split_s3,
+                                 task_rows)
 from tests.aws.moto_deploy import API_TYPES, Deployment
 from tests.aws.moto_server import MotoServer
 from tests.aws.scenario import INPUT_BUCKET, SETTINGS, YEAR, Inputs
 
-PUBLIC_READ = ("http://acs.amazonaws.com/groups/global/AllUsers", "READ")
 
 
 def _run(server: MotoServer, dep: Deployment, name: str) -> dict[str, Any]:
@@ -26,9 +26,6 @@ def _run(server: MotoServer, dep: Deployment, name: str) -> dict[str, Any]:
     return ex
 
 
-def _grants(server: MotoServer, bucket: str, key: str) -> set[tuple[str, str]]:
-    acl = server.client("s3").get_object_acl(Bucket=bucket, Key=key)
-    return {(g["Grantee"].get("URI", g["Grantee"].get("ID", "")), g["Permission"]) for g in acl["Grants"]}
 
 
 def test_every_resource_of_the_template_is_deployed(moto_server: MotoServer, template: dict[str, Any],
@@ -79,7 +76,7 @@ def test_execution_runs_every_task_and_succeeds(moto_server: MotoServer, deploym
     assert f"{prefix}/collection.json" in keys
     assert sum(k.endswith(".tif") for k in keys) >= len(inputs.tasks)
     for k in keys:
-        assert PUBLIC_READ in _grants(moto_server, bucket, k), k
+        assert PUBLIC_READ in object_grants(moto_server, bucket, k), k
 
     summary_bucket, summary_key = split_s3(state["summary"])
     summary = json.loads(moto_server.client("s3").get_object(Bucket=summary_bucket, Key=summary_key)["Body"].read())
