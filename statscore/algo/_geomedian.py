@@ -1,10 +1,14 @@
-"""Numba kernels: per-pixel geometric median (Weiszfeld + Vardi-Zhang) and MADs.
+"""Numba kernels: geometric median (Weiszfeld + Vardi-Zhang) and MADs of image stacks.
 
-One pixel's valid observations are gathered once into a small (band, obs) float32
-buffer that stays in L1; the iteration, the three MADs and the count all run on it,
-so the stack is read from memory exactly once. Rows are shared between threads with
-``prange``. Every pixel starts from the mean of its own valid observations, so results
-do not depend on pixel order or block boundaries.
+The geomedian iterates :data:`PIXEL_LANES` pixels at once, one per SIMD lane: their
+valid observations sit in an (obs, band, lane) float32 buffer (about 100 KiB: L2) and
+every inner loop runs over the lanes, so each operation of an iteration is a few vector
+instructions with no horizontal sums. Each pixel keeps its own stopping rule; a lane
+whose pixel has converged takes the next pixel at once. The MADs and the count of a
+pixel are computed when it leaves its lane, on its observations (one pixel at a time,
+vectorised over observations). The stack is read from memory once. Rows are shared
+between threads with ``prange``. Every pixel starts from the mean of its own valid
+observations, so results do not depend on pixel order, lanes or block boundaries.
 
 Units: all values inside the kernels are "reflectance": ``DN * scale + offset`` for
 integer input, the raw value for float input. ``eps`` is in the same units.

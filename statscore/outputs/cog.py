@@ -28,6 +28,7 @@ from rasterio.enums import Resampling
 from rasterio.shutil import copy as rio_copy
 
 from ..errors import ConfigError, InputError, suggest
+from ..stages import stage
 
 __all__ = ["CogSettings", "CogOptions", "cog_bytes", "overview_levels"]
 
