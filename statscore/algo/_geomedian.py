@@ -1,14 +1,10 @@
-"""Numba kernels: geometric median (Weiszfeld + Vardi-Zhang) and MADs of image stacks.
+"""Numba kernels: per-pixel geometric median (Weiszfeld + Vardi-Zhang) and MADs.
 
-The geomedian iterates :data:`PIXEL_LANES` pixels at once, one per SIMD lane: their
-valid observations sit in an (obs, band, lane) float32 buffer (about 100 KiB: L2) and
-every inner loop runs over the lanes, so each operation of an iteration is a few vector
-instructions with no horizontal sums. Each pixel keeps its own stopping rule; a lane
-whose pixel has converged takes the next pixel at once. The MADs and the count of a
-pixel are computed when it leaves its lane, on its observations (one pixel at a time,
-vectorised over observations). The stack is read from memory once. Rows are shared
-between threads with ``prange``. Every pixel starts from the mean of its own valid
-observations, so results do not depend on pixel order, lanes or block boundaries.
+One pixel's valid observations are gathered once into a small (band, obs) float32
+buffer that stays in L1; the iteration, the three MADs and the count all run on it,
+so the stack is read from memory exactly once. Rows are shared between threads with
+``prange``. Every pixel starts from the mean of its own valid observations, so results
+do not depend on pixel order or block boundaries.
 
 Units: all values inside the kernels are "reflectance": ``DN * scale + offset`` for
 integer input, the raw value for float input. ``eps`` is in the same units.
@@ -20,8 +16,6 @@ import math
 
 import numpy as np
 from numba import njit, prange
-from numba.core import types
-from numba.extending import intrinsic
 
 # Reassociation/contraction let LLVM vectorise the reductions over observations;
 # no 'nnan'/'ninf': missing data is detected with NaN tests.
@@ -35,20 +29,6 @@ RELAX = 1.3
 _LANES = 16  # float32 lanes of a 512-bit vector; buffers are padded to a multiple
 _BIG = 2.0**40
 _SMALL = 2.0**-40
-
-
-@intrinsic
-def _sqrt(typingctx, x):
-    """``llvm.sqrt`` itself: numba's ``np.sqrt`` calls libm's ``sqrtf``, which LLVM does
-    not vectorise (it may set errno)."""
-    if not isinstance(x, types.Float):
-        return None
-
-    def codegen(context, builder, signature, args):
-        fn = builder.module.declare_intrinsic("llvm.sqrt", [args[0].type])
-        return builder.call(fn, args)
-
-    return x(x), codegen
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -99,49 +79,6 @@ def _gather(X, r, c, nodata, has_nodata, is_float, scale, offset, weight, xs, wv
         for j in range(p):
             for i in range(nv):
                 xs[j, i] = xs[j, i] * f
-    return nv, k
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _gather_lane(X, r, c, nodata, has_nodata, is_float, scale, offset, weight, xs, wv, l,
-                 ok, conv):
-    """:func:`_gather` straight into lane ``l`` of ``xs`` (obs, band, lane), weights into
-    ``wv[:, l]``; returns ``(nv, k)``. Slots after the previous occupant's ``nv`` keep
-    zero weight; the caller zeroes those between the new and the old ``nv``.
-
-    Two passes: validity and conversion of every value, branch-free and vectorised over
-    time (``ok`` (time,) and ``conv`` (band, time) are work buffers), then the valid
-    dates copied into the lane.
-    """
-    p = X.shape[2]
-    n = X.shape[3]
-    for t in range(n):
-        ok[t] = np.uint8(1)
-    for j in range(p):
-        for t in range(n):
-            v = X[r, c, j, t]
-            good = np.uint8(math.isfinite(np.float64(v)))
-            if has_nodata:
-                good &= np.uint8(v != nodata)
-            ok[t] &= good
-            conv[j, t] = np.float32(v) if is_float else np.float32(v * scale + offset)
-    nv = 0
-    big = np.float32(0.0)
-    for t in range(n):
-        if ok[t]:
-            for j in range(p):
-                f = conv[j, t]
-                xs[nv, j, l] = f
-                big = max(big, abs(f))
-            wv[nv, l] = weight[t]
-            nv += 1
-    k = 0
-    if nv > 0 and (big > _BIG or (big < _SMALL and big > 0.0)):
-        k = math.frexp(big)[1]
-        f = np.float32(math.ldexp(1.0, -k))
-        for i in range(nv):
-            for j in range(p):
-                xs[i, j, l] = xs[i, j, l] * f
     return nv, k
 
 
@@ -354,85 +291,6 @@ def _mads(xs, nv, m, k, sm, em, bc, den, xx, rank, out):
     out[2] = _nanmedian_small(bc, nv, rank)
 
 
-#: Pixels iterated together by :func:`gm_mads_rows`, one per SIMD lane: four 512-bit
-#: vectors of float32 per band and observation, so the vectorised loops run whole (a
-#: single vector's worth leaves LLVM's loops in their scalar remainders); the lanes'
-#: observations, (obs, band, lane), take about 100 KiB at 40 dates: L2.
-PIXEL_LANES = 64
-#: Contiguous runs of rows a call splits its rows into, shared out among the threads;
-#: each is one stream of pixels through the lanes (only its end leaves lanes idle).
-_STREAMS = 8
-
-
-@njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy")
-def _lanes_step(xs, wv, nmax, y, R, dd, ww, W, eta, rr):
-    """One Weiszfeld pass over observations ``0..nmax`` for every lane at once.
-
-    ``xs`` is (obs, band, lane), ``wv`` (obs, lane): lane ``l`` holds one pixel's valid
-    observations in ``xs[:nv, :, l]`` and zero weights after them. Accumulates into
-    ``R`` (band, lane) the weighted residual sum, ``W`` the weights, ``eta`` the weight
-    of observations on the iterate, ``rr`` (float64) ``||R||^2``. Every inner loop runs
-    over the lanes (pixels), so it is one vector operation per band: no horizontal sums.
-    """
-    p = xs.shape[1]
-    L = xs.shape[2]
-    for j in range(p):
-        for l in range(L):
-            R[j, l] = np.float32(0.0)
-    for l in range(L):
-        W[l] = np.float32(0.0)
-        eta[l] = np.float32(0.0)
-    for i in range(nmax):
-        for l in range(L):
-            dd[l] = np.float32(0.0)
-        for j in range(p):
-            for l in range(L):
-                t = xs[i, j, l] - y[j, l]
-                dd[l] += t * t
-        for l in range(L):
-            # branch-free (so that it vectorises): an observation on the iterate
-            # (d == 0) gets no Weiszfeld weight and counts in eta instead
-            di = dd[l]
-            wo = wv[i, l]
-            on = np.float32(di <= np.float32(0.0))
-            wi = (wo - wo * on) / _sqrt(di + on)
-            eta[l] += wo * on
-            W[l] += wi
-            ww[l] = wi
-        for j in range(p):
-            for l in range(L):
-                R[j, l] += (xs[i, j, l] - y[j, l]) * ww[l]
-    for l in range(L):
-        rr[l] = 0.0
-    for j in range(p):
-        for l in range(L):
-            rr[l] += np.float64(R[j, l]) * R[j, l]
-
-
-@njit(cache=True, nogil=True)
-def _lanes_update(y, R, W, eta, rr, step2, fac, active):
-    """Move every active lane's iterate by its step (Weiszfeld over-relaxed, or
-    Vardi-Zhang when it sits on observations); ``step2`` gets the step's squared length."""
-    p = y.shape[0]
-    L = y.shape[1]
-    for l in range(L):
-        step2[l] = 0.0
-        if active[l] and W[l] > 0:
-            if eta[l] > 0:
-                r = math.sqrt(rr[l])
-                f = max(0.0, 1.0 - eta[l] / r) if r > 0 else 0.0
-            else:
-                f = RELAX
-            fac[l] = np.float32(f / W[l])
-        else:
-            fac[l] = np.float32(0.0)
-    for j in range(p):
-        for l in range(L):
-            st = np.float32(R[j, l] * fac[l])
-            y[j, l] += st
-            step2[l] += np.float64(st) * st
-
-
 @njit(cache=True, nogil=True, parallel=True)
 def gm_mads_rows(
     X, nodata, has_nodata, is_float, scale, offset, weight, eps, maxiters,
@@ -444,177 +302,43 @@ def gm_mads_rows(
     is valid; when ``want_mads``, ``mads`` (y, x, 3) float32 = smad, emad (reflectance
     units), bcmad; ``count`` (y, x) valid observations; ``iters`` (y, x) Weiszfeld
     steps taken.
-
-    The rows are cut into a few runs that the threads share; in each run
-    :data:`PIXEL_LANES` pixels iterate together, one per SIMD lane, and a lane whose
-    pixel has converged (by its own stopping rule: a step shorter than ``eps``, or
-    ``maxiters``) takes the run's next pixel at once, so no lane waits for the slowest.
     """
     ny, nx, p, n = X.shape
-    nrun = min(ny, _STREAMS)
-    for q in prange(nrun):
-        r0 = ny * q // nrun
-        r1 = ny * (q + 1) // nrun
-        _gm_stream(X, r0 * nx, r1 * nx, nodata, has_nodata, is_float, scale, offset, weight,
-                   eps, maxiters, want_mads, gm, mads, count, iters)
-
-
-@njit(cache=True, nogil=True)
-def _gm_stream(X, q0, q1, nodata, has_nodata, is_float, scale, offset, weight, eps, maxiters,
-               want_mads, gm, mads, count, iters):
-    """Pixels ``q0 .. q1`` (flat, row-major) of ``X`` through the lanes."""
-    ny, nx, p, n = X.shape
-    L = PIXEL_LANES
-    nb = max(n, 1)
-    npad = (nb + _LANES - 1) // _LANES * _LANES
-    # one pixel's observations (band, obs), as gathered; MAD work buffers
-    tmp = np.empty((p, npad), dtype=np.float32)
-    tw = np.empty(npad, dtype=np.float32)
-    sm = np.empty(npad, dtype=np.float32)
-    em = np.empty(npad, dtype=np.float32)
-    bc = np.empty(npad, dtype=np.float32)
-    den = np.empty(nb, dtype=np.float32)
-    xx = np.empty(nb, dtype=np.float32)
-    rank = np.empty(npad, dtype=np.int32)
-    o3 = np.empty(3, dtype=np.float32)
-    ypix = np.empty(p, dtype=np.float32)
-    # lane state: zero-filled so that unused slots are finite with zero weight
-    xs = np.zeros((nb, p, L), dtype=np.float32)
-    wv = np.zeros((nb, L), dtype=np.float32)
-    y = np.zeros((p, L), dtype=np.float32)
-    R = np.zeros((p, L), dtype=np.float32)
-    dd = np.zeros(L, dtype=np.float32)
-    ww = np.zeros(L, dtype=np.float32)
-    W = np.zeros(L, dtype=np.float32)
-    eta = np.zeros(L, dtype=np.float32)
-    fac = np.zeros(L, dtype=np.float32)
-    rr = np.zeros(L, dtype=np.float64)
-    step2 = np.zeros(L, dtype=np.float64)
-    eps2 = np.zeros(L, dtype=np.float64)
-    pix = np.full(L, -1, dtype=np.int64)
-    lnv = np.zeros(L, dtype=np.int64)
-    lk = np.zeros(L, dtype=np.int64)
-    lit = np.zeros(L, dtype=np.int64)
-    active = np.zeros(L, dtype=np.bool_)
-    acc = np.zeros(p, dtype=np.float64)
-    ok = np.empty(nb, dtype=np.uint8)
-    conv = np.empty((p, nb), dtype=np.float32)
-    nxt = q0
-    for l in range(L):
-        nxt = _lanes_fill(X, nxt, q1, l, nodata, has_nodata, is_float, scale, offset, weight,
-                          eps, maxiters, want_mads, gm, mads, count, iters, tmp, tw, sm, em, bc,
-                          den, xx, rank, o3, ypix, xs, wv, y, eps2, pix, lnv, lk, lit, active, acc, ok, conv)
-    while True:
-        nmax = 0
-        for l in range(L):
-            if active[l] and lnv[l] > nmax:
-                nmax = lnv[l]
-        if nmax == 0:
-            break
-        _lanes_step(xs, wv, nmax, y, R, dd, ww, W, eta, rr)
-        _lanes_update(y, R, W, eta, rr, step2, fac, active)
-        for l in range(L):
-            if not active[l]:
+    for r in prange(ny):
+        npad = (max(n, 1) + _LANES - 1) // _LANES * _LANES
+        xs = np.empty((p, npad), dtype=np.float32)
+        wv = np.empty(npad, dtype=np.float32)
+        d = np.empty(npad, dtype=np.float32)
+        w = np.empty(npad, dtype=np.float32)
+        sm = np.empty(npad, dtype=np.float32)
+        em = np.empty(npad, dtype=np.float32)
+        bc = np.empty(npad, dtype=np.float32)
+        y = np.empty(p, dtype=np.float32)
+        R = np.empty(p, dtype=np.float32)
+        den = np.empty(max(n, 1), dtype=np.float32)
+        xx = np.empty(max(n, 1), dtype=np.float32)
+        rank = np.empty(npad, dtype=np.int32)  # _nanmedian_small ranks the padded lanes too
+        o3 = np.empty(3, dtype=np.float32)
+        for c in range(nx):
+            nv, k = _gather(X, r, c, nodata, has_nodata, is_float, scale, offset, weight, xs, wv)
+            count[r, c] = nv
+            if nv == 0:
+                for j in range(p):
+                    gm[r, c, j] = np.nan
+                iters[r, c] = 0
+                if want_mads:
+                    for q in range(3):
+                        mads[r, c, q] = np.nan
                 continue
-            lit[l] += 1
-            if W[l] > 0 and step2[l] >= eps2[l] and lit[l] < maxiters:
-                continue
+            epsk = eps * math.ldexp(1.0, -k)
+            iters[r, c] = _weiszfeld(xs, nv, wv, epsk, maxiters, y, d, w, R)
+            back = math.ldexp(1.0, k)
             for j in range(p):
-                ypix[j] = y[j, l]
-            nv = lnv[l]
-            if want_mads:  # the MADs take the pixel's observations back out of its lane
-                for i in range(nv):
-                    for j in range(p):
-                        tmp[j, i] = xs[i, j, l]
-            c = pix[l] % nx
-            _finish(pix[l] // nx, c, nv, lk[l], lit[l], ypix, tmp, want_mads, gm, mads, count,
-                    iters, sm, em, bc, den, xx, rank, o3)
-            active[l] = False
-            nxt = _lanes_fill(X, nxt, q1, l, nodata, has_nodata, is_float, scale, offset,
-                              weight, eps, maxiters, want_mads, gm, mads, count, iters, tmp,
-                              tw, sm, em, bc, den, xx, rank, o3, ypix, xs, wv, y, eps2, pix,
-                              lnv, lk, lit, active, acc, ok, conv)
-
-
-@njit(cache=True, nogil=True)
-def _finish(r, c, nv, k, it, ypix, tmp, want_mads, gm, mads, count, iters,
-            sm, em, bc, den, xx, rank, o3):
-    """Write pixel (r, c)'s results from its iterate ``ypix`` (scaled by ``2**-k``)."""
-    p = ypix.shape[0]
-    count[r, c] = nv
-    iters[r, c] = it
-    if nv == 0:
-        for j in range(p):
-            gm[r, c, j] = np.nan
-        if want_mads:
-            for q in range(3):
-                mads[r, c, q] = np.nan
-        return
-    back = math.ldexp(1.0, k)
-    for j in range(p):
-        gm[r, c, j] = np.float32(ypix[j] * back) if k != 0 else ypix[j]
-    if want_mads:
-        _mads(tmp, nv, ypix, k, sm, em, bc, den, xx, rank, o3)
-        for q in range(3):
-            mads[r, c, q] = np.float32(o3[q])
-
-
-@njit(cache=True, nogil=True)
-def _lanes_fill(X, nxt, q1, l, nodata, has_nodata, is_float, scale, offset, weight, eps,
-                maxiters, want_mads, gm, mads, count, iters, tmp, tw, sm, em, bc, den, xx,
-                rank, o3, ypix, xs, wv, y, eps2, pix, lnv, lk, lit, active, acc, ok, conv):
-    """Put the next pixel (flat index ``nxt`` .. ``q1``) that needs iterating into lane
-    ``l`` (pixels that need none, with no or one observation, are finished on the way);
-    returns the next flat index. The lane stays inactive when no pixel is left."""
-    nx = X.shape[1]
-    p = X.shape[2]
-    nb = xs.shape[0]
-    while nxt < q1:
-        r = nxt // nx
-        c = nxt % nx
-        nxt += 1
-        nv, k = _gather_lane(X, r, c, nodata, has_nodata, is_float, scale, offset, weight,
-                             xs, wv, l, ok, conv)
-        # the weighted mean of the valid observations: the starting point
-        wsum = 0.0
-        for i in range(nv):
-            wsum += wv[i, l]
-        for j in range(p):
-            acc[j] = 0.0
-        for i in range(nv):
-            wi = np.float64(wv[i, l])
-            for j in range(p):
-                acc[j] += np.float64(xs[i, j, l]) * wi
-        for j in range(p):
-            ypix[j] = np.float32(acc[j] / wsum) if wsum > 0 else np.float32(np.nan)
-        if nv <= 1 or not wsum > 0 or maxiters <= 0:
-            if nv > lnv[l]:  # lnv: the highest slot that may hold a weight
-                lnv[l] = nv
+                gm[r, c, j] = np.float32(y[j] * back) if k != 0 else y[j]
             if want_mads:
-                for i in range(nv):
-                    for j in range(p):
-                        tmp[j, i] = xs[i, j, l]
-            _finish(r, c, nv, k, 0, ypix, tmp, want_mads, gm, mads, count, iters,
-                    sm, em, bc, den, xx, rank, o3)
-            continue
-        for i in range(nv, lnv[l]):  # zero weights after this pixel's observations
-            wv[i, l] = np.float32(0.0)
-        for j in range(p):
-            y[j, l] = ypix[j]
-        epsk = eps * math.ldexp(1.0, -k)
-        eps2[l] = epsk * epsk
-        pix[l] = r * nx + c
-        lnv[l] = nv
-        lk[l] = k
-        lit[l] = 0
-        active[l] = True
-        return nxt
-    for i in range(nb):
-        wv[i, l] = np.float32(0.0)
-    for j in range(p):
-        y[j, l] = np.float32(0.0)
-    active[l] = False
-    return nxt
+                _mads(xs, nv, y, k, sm, em, bc, den, xx, rank, o3)
+                for q in range(3):
+                    mads[r, c, q] = np.float32(o3[q])
 
 
 @njit(cache=True, nogil=True, parallel=True)
