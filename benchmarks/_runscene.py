@@ -149,8 +149,11 @@ def make_ls_task(root: Path, tile_px: int, inputs: str = "ga_ls8c_ard_3", *, pat
     return db
 
 
-def run_measured(cmd: list[str], timeout: float = 3600) -> tuple[float, int, subprocess.CompletedProcess]:
-    """Wall seconds and peak RSS bytes (sum over the process tree, sampled every 50 ms)."""
+def run_measured(cmd: list[str], timeout: float = 3600,
+                 env: dict[str, str] | None = None) -> tuple[float, int, subprocess.CompletedProcess]:
+    """Wall seconds and peak RSS bytes (sum over the process tree, sampled every 50 ms);
+    ``env``: variables added to this process's environment."""
+    import os
     import tempfile
 
     import psutil
@@ -160,7 +163,8 @@ def run_measured(cmd: list[str], timeout: float = 3600) -> tuple[float, int, sub
     out_f = tempfile.TemporaryFile("w+")
     err_f = tempfile.TemporaryFile("w+")
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=out_f, stderr=err_f, text=True)
+    proc = subprocess.Popen(cmd, stdout=out_f, stderr=err_f, text=True,
+                            env={**os.environ, **env} if env else None)
     ps = psutil.Process(proc.pid)
     peak = 0
     while proc.poll() is None:

@@ -15,12 +15,14 @@ process tree sampled every 50 ms. ``--quick``: 256 px, 12 dates.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
 from pathlib import Path
 
 from benchmarks._runscene import compare, make_task, ours_cmd, ref_cmd, run_measured
+from statscore.stages import PROFILE_ENV
 
 SIZES, DATES = (256, 512, 1024, 2048), 40
 ROOT = (Path(os.environ.get("STATSCORE_BENCH_DIR", "bench-output")) / "run").resolve()
@@ -70,7 +72,8 @@ def _compare_one(db: Path, plugin: str, tile: int, label: str = "") -> None:
     ours_out, ref_out = ROOT / f"ours-{plugin}-{tag}", ROOT / f"ref-{plugin}-{tag}"
     for d in (ours_out, ref_out):
         shutil.rmtree(d, ignore_errors=True)
-    t_o, m_o, r_o = run_measured(ours_cmd(db, plugin, ours_out))
+    launched = time.time()
+    t_o, m_o, r_o = run_measured(ours_cmd(db, plugin, ours_out), env={PROFILE_ENV: "1"})
     t_r, m_r, r_r = run_measured(ref_cmd(db, plugin, ref_out, work_chunk=min(512, tile)))
     if r_o.returncode != 0 or r_r.returncode != 0:
         print(f"{plugin} {tile} px {label}: FAILED ours rc={r_o.returncode} {r_o.stderr[-500:]} ref rc={r_r.returncode} "
@@ -83,6 +86,24 @@ def _compare_one(db: Path, plugin: str, tile: int, label: str = "") -> None:
     print(f"   same file names: {cmp['same_names']}, same dataset id: {cmp['same_id']}, "
           f"largest band difference: {worst[0]} {worst[1]['max_abs']:.3g} (99th pct {worst[1]['p99_abs']:.3g})",
           flush=True)
+    print(f"   ours by stage: {stage_line(r_o.stderr, launched, t_o)}", flush=True)
+
+
+def stage_line(stderr: str, launched: float, wall: float) -> str:
+    """The ``statscore-profile`` line a run printed (``STATSCORE_PROFILE``), in words: wall
+    seconds of start-up, loading, reducing and the rest (writing, exit); thread-seconds of
+    the stages inside loading (on the loader threads) and of COG encoding."""
+    line = next((ln for ln in stderr.splitlines() if ln.startswith("statscore-profile ")), None)
+    if line is None:
+        return "no profile printed"
+    st = json.loads(line.split(" ", 1)[1])
+    start = st.get("first-stage-at", launched) - launched
+    load, red = st.get("load", 0.0), st.get("reduce", 0.0)
+    inner = ", ".join(f"{k} {st[k]:.1f}" for k in ("read", "mask", "fuse", "reproject", "stack", "kernel")
+                      if k in st and not (k == "kernel" and "stack" in st))
+    kern = "" if "stack" not in st else " (the geomedian kernel)"
+    return (f"start-up {start:.1f} s | load {load:.1f} s wall ({inner} thread-s) | reduce {red:.1f} s{kern} | "
+            f"write and exit {wall - start - load - red:.1f} s (encode {st.get('encode', 0.0):.1f} thread-s)")
 
 
 def _failure_exit() -> None:

@@ -41,6 +41,7 @@ from ._read import _band_info, _same_crs, load_group, warp_bands
 from .errors import InputError
 from .model import Task
 from .plugins import DaySumPlugin, add_sums
+from .stages import stage
 
 __all__ = ["load_task_data", "reduce_task", "native_geobox", "DEFAULT_BLOCK_BYTES"]
 
@@ -170,13 +171,18 @@ def _load_group(g: _Group, plugin: Any, dst: GeoBox, pad: int) -> xr.Dataset:
     for ds in g.datasets:  # one header per dataset (cached): its files share a CRS
         _check_crs(ds, g.measurements[0].name)
     try:
-        xx = load_group(g.datasets, g.measurements, gbox, _unpadded(g, plugin, gbox, dst, pad))
+        with stage("read"):
+            xx = load_group(g.datasets, g.measurements, gbox, _unpadded(g, plugin, gbox, dst, pad))
     except Exception as e:  # noqa: BLE001 - rasterio/datacube raise many types; name the inputs
         msg = str(e).strip().splitlines()[0] if str(e).strip() else e.__class__.__name__
         raise InputError(f"cannot read dataset(s) {', '.join(str(d.id) for d in g.datasets)}: {msg}") from None
     xx = xx.rename({m.name: b for b, m in zip(g.bands, g.measurements) if m.name != b})
-    xx = plugin.fuser(plugin.native_transform(xx))
-    return _reproject(xx, dst, plugin)
+    with stage("mask"):
+        xx = plugin.native_transform(xx)
+    with stage("fuse"):
+        xx = plugin.fuser(xx)
+    with stage("reproject"):
+        return _reproject(xx, dst, plugin)
 
 
 def _unpadded(g: _Group, plugin: Any, gbox: GeoBox, dst: GeoBox, pad: int) -> dict[str, tuple[slice, slice]]:
@@ -232,8 +238,9 @@ class _Sums:
         self._lock = threading.Lock()
 
     def put(self, day: np.datetime64, one: xr.Dataset) -> None:
-        part = self.plugin.sums_of(one)  # on the loader's thread; the adding is serialised
-        with self._lock:
+        with stage("kernel"):
+            part = self.plugin.sums_of(one)  # on the loader's thread; the adding is serialised
+        with self._lock, stage("kernel"):
             self.day_bytes = max(self.day_bytes, _stack_bytes(one))
             self.days += 1
             add_sums(self.total, part)
@@ -354,8 +361,9 @@ class _Stack:
         self.filled = np.zeros(len(days), dtype=bool)
 
     def put(self, i: int, one: xr.Dataset) -> None:
-        for name, arr in self.arrays.items():
-            arr[i] = np.asarray(one[name].data)[0]
+        with stage("stack"):
+            for name, arr in self.arrays.items():
+                arr[i] = np.asarray(one[name].data)[0]
         self.filled[i] = True
 
     def dataset(self) -> xr.Dataset:
@@ -397,18 +405,23 @@ def reduce_task(task: Task, plugin: Any, block_bytes: int = DEFAULT_BLOCK_BYTES,
         i += 1
         a, b = max(0, y0 - margin), min(ny, y1 + margin)
         if _streams(plugin):  # days are added up as they come: no stack
-            sums = _sum_block(groups, plugin, tile[a:b, :], threads)
+            with stage("load"):
+                sums = _sum_block(groups, plugin, tile[a:b, :], threads)
             held = sums.held_bytes(threads)
-            res = plugin.reduce_sums(sums.total)
+            with stage("reduce"):
+                res = plugin.reduce_sums(sums.total)
             del sums
         else:
-            xx = _load_block(groups, plugin, tile[a:b, :], threads, buffers)
+            with stage("load"):
+                xx = _load_block(groups, plugin, tile[a:b, :], threads, buffers)
             held = _stack_bytes(xx)
-            res = plugin.reduce(xx)
+            with stage("reduce"):
+                res = plugin.reduce(xx)
             del xx  # a taller next strip replaces the buffers: let this stack go first
         if i == 1:  # the others follow what a row of the first strip held
             strips += _strips(y1, ny, _strip_rows(held / (b - a), block_bytes, margin), grid)
-        res = res.compute() if hasattr(res, "compute") else res
+        with stage("reduce"):
+            res = res.compute() if hasattr(res, "compute") else res
         if (a, b) != (y0, y1):
             res = res.isel(y=slice(y0 - a, y1 - a))
         for name in res.data_vars:  # the next strip reuses the buffers: keep no view of them

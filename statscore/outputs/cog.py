@@ -28,6 +28,7 @@ from rasterio.enums import Resampling
 from rasterio.shutil import copy as rio_copy
 
 from ..errors import ConfigError, InputError, suggest
+from ..stages import stage
 
 __all__ = ["CogSettings", "CogOptions", "cog_bytes", "overview_levels"]
 
@@ -230,7 +231,7 @@ def cog_bytes(
     env = {"GDAL_TIFF_OVR_BLOCKSIZE": settings.overview_blocksize, "GDAL_PAM_ENABLED": "NO"}
     if mask is not None:
         env["GDAL_TIFF_INTERNAL_MASK"] = "YES"
-    with rasterio.Env(**env):
+    with stage("encode"), rasterio.Env(**env):
         with rasterio.MemoryFile() as tmp_file, tmp_file.open(**profile) as tmp:
             tmp.write(pix)
             if mask is not None:
