@@ -18,8 +18,12 @@ def run_from_sqs(queue_name: str, plugin: Any, cfg: RunConfig, *, idle_timeout: 
     """Run the worker loop; exit 1 when a task failed (as odc-stats), 0 after SIGTERM.
 
     ``task_table``: the DynamoDB table whose rows the worker keeps up to date (RUNNING,
-    DONE, FAILED); None records nothing.
+    DONE, FAILED); None records nothing. Each task's end is also a CloudWatch Embedded
+    Metric Format line on stdout (TasksDone/TasksFailed/TasksSkipped, TaskSeconds, by
+    product), which CloudWatch Logs turns into metrics for the dashboard.
     """
+    from ..ops.usage import emf_record
+    from ..run import output_product
     from ..sqs import open_queue
     from ..tasktable import DynamoTaskTable
     from ..worker import run_worker, worker_id
@@ -39,10 +43,20 @@ def run_from_sqs(queue_name: str, plugin: Any, cfg: RunConfig, *, idle_timeout: 
     if rows is not None:
         click.echo(f"recording task states in DynamoDB table {task_table} as worker {who}", err=True)
 
+    product = output_product(cfg, plugin, cfg.output_location or "").name
+
     def report(oc: TaskOutcome) -> None:
         where = render_task(oc.tile) if oc.tile[0] != "?" else "-"
         click.echo(f"{where}  {oc.status:<9} {oc.seconds:6.1f}s  {oc.reason}", err=oc.status != "done" and
                    oc.status != "skipped")
+        if oc.status in ("done", "failed", "skipped"):
+            metrics = {"TasksDone": (int(oc.status == "done"), "Count"),
+                       "TasksFailed": (int(oc.status == "failed"), "Count"),
+                       "TasksSkipped": (int(oc.status == "skipped"), "Count")}
+            if oc.status != "skipped":
+                metrics["TaskSeconds"] = (round(oc.seconds, 3), "Seconds")
+            props = {"task": where, "status": oc.status, "worker": who, **(oc.usage or {})}
+            click.echo(emf_record(metrics, {"Product": product}, props))
 
     s = run_worker(queue, plugin, cfg, plugin_name=cfg.plugin or "", location=cfg.output_location or "",
                    idle_timeout=idle_timeout, failure_log=failure_log, on_outcome=report, rows=rows, worker=who)
