@@ -94,6 +94,7 @@ def function_environment(settings: Settings, *, table: str, queue_url: str, cach
         "ARRAY_SIZE_CAP": str(settings.array_size_cap), "VERIFY_MAX_ROUNDS": str(settings.verify_max_rounds),
         "RUN_CONFIG": json.dumps(settings.run_config(output_location), sort_keys=True),
         "NUMBA_CACHE_DIR": "/tmp/numba",
+        **settings.usage_environment(),
     }
     if settings.stac_location:
         env["STAC_LOCATION"] = settings.stac_location

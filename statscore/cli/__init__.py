@@ -21,6 +21,9 @@ COMMANDS = {
     "save-tasks": "save_tasks",
     "publish-tasks": "publish_tasks",
     "redrive-queue": "redrive_queue",
+    "estimate": "estimate",
+    "calibrate": "calibrate",
+    "status": "status",
 }
 
 

@@ -22,6 +22,7 @@ def run_from_sqs(queue_name: str, plugin: Any, cfg: RunConfig, *, idle_timeout: 
     Metric Format line on stdout (TasksDone/TasksFailed/TasksSkipped, TaskSeconds, by
     product), which CloudWatch Logs turns into metrics for the dashboard.
     """
+    from ..ops.preflight import check_output_location
     from ..ops.usage import emf_record
     from ..run import output_product
     from ..sqs import open_queue
@@ -36,6 +37,7 @@ def run_from_sqs(queue_name: str, plugin: Any, cfg: RunConfig, *, idle_timeout: 
         log.setLevel(logging.INFO)
         log.propagate = False
     queue = open_queue(queue_name)
+    check_output_location(cfg.output_location or "", cfg.s3_acl)  # before the first receive
     click.echo(f"worker on queue {queue.name}: lease {cfg.job_queue_max_lease} s, renew {cfg.renew_safety_margin} s "
                f"before, idle timeout {idle_timeout:g} s", err=True)
     rows = DynamoTaskTable(task_table) if task_table else None

@@ -61,8 +61,9 @@ def run_cmd(filedb, tasks, config_path, plugin, plugin_config, cog_config, resam
                      s3_acl=("public-read" if public else None) if public is not None else None,
                      max_processing_time=max_processing_time, heartbeat_filepath=heartbeat_filepath,
                      dataset_filters=dataset_filters)
-    # fail before spending: config, output location (a probe write, not for --dryrun) and cache
-    plugin_obj = check_run(cfg, cache=None if from_sqs else filedb, probe_output=not dryrun)
+    # fail before spending: config, output location (a probe write; not for --dryrun, and a worker
+    # probes once its queue is known) and cache
+    plugin_obj = check_run(cfg, cache=None if from_sqs else filedb, probe_output=not (dryrun or from_sqs))
     if from_sqs:
         from ._sqs_run import run_from_sqs
 
@@ -88,5 +89,13 @@ def run_cmd(filedb, tasks, config_path, plugin, plugin_config, cog_config, resam
         return
     click.echo(f"{len(outcomes)} tasks: {sum(o.status == 'done' for o in outcomes)} done, "
                f"{sum(o.status == 'skipped' for o in outcomes)} skipped, {len(failed)} failed")
+    used = [o.usage for o in outcomes if o.usage]
+    if used:
+        from ..ops.usage import add_up
+
+        u = add_up(used, None)
+        click.echo(f"usage: {u['wall_seconds']:.1f} s wall, {u['cpu_seconds']:.1f} s CPU, peak "
+                   f"{u['peak_memory_bytes'] / 2**30:.2f} GiB, {u['bytes_read'] / 2**20:.1f} MiB read, "
+                   f"{u['observations']:,} observations")
     if failed:
         sys.exit(1)

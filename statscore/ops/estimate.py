@@ -2,8 +2,7 @@
 
 A task's size is measured from the cache alone (no pixel is read): its tile's pixels, and
 its pixel-observations, the tile pixels each solar day's datasets cover (footprints
-reprojected to the grid, intersected with the tile, capped at the tile per day, since a
-day's datasets are fused). A dataset whose document is not in the cache counts as covering
+reprojected to the grid, a day's united, since they are fused, intersected with the tile). A dataset whose document is not in the cache counts as covering
 the whole tile (an upper bound). Seconds come from the plugin's
 :class:`~statscore.ops.runtime.PluginModel`, cost from a :class:`~statscore.ops.prices.WorkerPrice`.
 """
@@ -16,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from ..task import TileIdx, render_task
+from ..task import TileIdx, parse_task, render_task
 from .prices import WorkerPrice
 from .runtime import PluginModel
 
-__all__ = ["TaskSize", "Estimate", "task_sizes", "estimate"]
+__all__ = ["TaskSize", "Estimate", "task_sizes", "cache_task_sizes", "estimate"]
 
 
 @dataclass(frozen=True)
@@ -71,8 +70,8 @@ class Estimate:
             "pixels": sum(t.pixels for t in self.tasks), "plugin": self.plugin, "threads": self.threads,
             "seconds_per_task": round(float(np.mean(self.seconds)), 2) if self.seconds else 0.0,
             "seconds_max": round(float(max(self.seconds)), 2) if self.seconds else 0.0,
-            "worker_hours": round(self.worker_hours, 4),
-            "cost_usd": None if self.cost_usd is None else round(self.cost_usd, 4),
+            "worker_hours": round(self.worker_hours, 6),
+            "cost_usd": None if self.cost_usd is None else round(self.cost_usd, 6),
         }
         if self.model is not None:
             out["model"] = {"plugin": self.model.plugin, "threads": self.model.threads,
@@ -117,23 +116,50 @@ def task_sizes(reader: Any, tiles: Sequence[TileIdx], resolution: float | None =
             feet[u] = hit
         return hit
 
+    ny, nx = gs.tile_shape.yx
+    pixels = int(ny) * int(nx)  # every tile of a grid has the tile shape
     out: list[TaskSize] = []
     for tile in tiles:
         ids = reader.tasks.get(tile, [])
-        gbox = gs.tile_geobox((tile.x, tile.y))
-        pixels = int(gbox.shape[0]) * int(gbox.shape[1])
-        box = gbox.extent.geom
         got = [footprint(u) for u in ids]
         known = [(g, d) for g, d in got if g is not None]
         obs = pixels * (len(got) - len(known))
         if known:
-            areas = shapely.area(shapely.intersection(np.array([g for g, _ in known], dtype=object), box)) / pixel_area
-            days = np.array([d for _, d in known])
-            _, day_idx = np.unique(days, return_inverse=True)
-            per_day = np.minimum(np.bincount(day_idx, weights=areas), pixels)
+            box = shapely.box(*gs.tile_geobox((tile.x, tile.y)).boundingbox)
+            by_day: dict[Any, list[Any]] = {}
+            for g, d in known:
+                by_day.setdefault(d, []).append(g)
+            # a day's datasets are fused: the union of their footprints (one alone: itself)
+            covers = np.array([g[0] if len(g) == 1 else shapely.union_all(g) for g in by_day.values()], dtype=object)
+            per_day = np.minimum(shapely.area(shapely.intersection(covers, box)) / pixel_area, pixels)
             obs += int(round(float(per_day.sum())))
         out.append(TaskSize(task=render_task(tile), pixels=pixels, datasets=len(ids), observations=obs))
     return out, missing
+
+
+def cache_task_sizes(cache_path: str, tiles: Sequence[TileIdx] | None = None,
+                     resolution: float | None = None) -> tuple[list[TaskSize], int]:
+    """:func:`task_sizes` of ``tiles`` (None: all) of the cache at ``cache_path``. A cache that
+    holds task lists but no dataset documents (a plan shipped without them) is sized from its
+    groups' dataset counts alone, each dataset covering its tile."""
+    from ..cache import cache_config, open_cache
+    from ..run import TaskReader
+
+    cache = open_cache(cache_path)
+    if cache.count:
+        reader = TaskReader(cache_path)
+        return task_sizes(reader, list(reader.all_tiles) if tiles is None else tiles, resolution)
+    grid = cache_config(cache)["grid"]
+    counts = {parse_task(name): int(n) for name, n in cache.groups(prefix=f"{grid}/")}
+    gs = cache.grids[grid]
+    ny, nx = gs.tile_shape.yx
+    if resolution:
+        ny, nx = round(ny * abs(gs.resolution.y) / resolution), round(nx * abs(gs.resolution.x) / resolution)
+    pixels = int(ny) * int(nx)
+    chosen = sorted(counts) if tiles is None else tiles
+    sizes = [TaskSize(task=render_task(t), pixels=pixels, datasets=counts.get(t, 0),
+                      observations=pixels * counts.get(t, 0)) for t in chosen]
+    return sizes, sum(s.datasets for s in sizes)
 
 
 def estimate(sizes: Sequence[TaskSize], plugin: str, threads: int, model: PluginModel | None,

@@ -157,8 +157,10 @@ def check_output_location(location: str, acl: str | None = None) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
         folder = S3Folder(join_url(location, PROBE_PREFIX.rstrip("/")), acl=acl)
+        key = folder.key(name)
         try:
-            folder.put(name, body, "text/plain")
+            resp = folder.client.put_object(Bucket=folder.bucket, Key=key, Body=body, ContentType="text/plain",
+                                            **({"ACL": acl} if acl else {}))
         except ClientError as e:
             err = e.response.get("Error", {})
             code = str(err.get("Code", "")) or "error"
@@ -169,7 +171,7 @@ def check_output_location(location: str, acl: str | None = None) -> None:
         except BotoCoreError as e:
             raise SourceError(f"output location {location}: cannot reach S3 ({e})") from None
         try:
-            folder.delete(name)
+            _delete_probe(folder, key, resp.get("VersionId"))
         except (ClientError, BotoCoreError) as e:
             code = e.response.get("Error", {}).get("Code", "") if isinstance(e, ClientError) else str(e)
             raise SourceError(f"output location {location}: wrote {probe_url} but cannot delete it ({code}); "
@@ -187,6 +189,19 @@ def check_output_location(location: str, acl: str | None = None) -> None:
             pass  # another process's probe is in it
     except OSError as e:
         raise SourceError(f"output location {location}: cannot write ({e.strerror or e})") from None
+
+
+def _delete_probe(folder: Any, key: str, version: str | None) -> None:
+    """Delete the probe; in a versioned bucket its version too (where allowed), so nothing is left."""
+    from botocore.exceptions import ClientError
+
+    if version:
+        try:
+            folder.client.delete_object(Bucket=folder.bucket, Key=key, VersionId=version)
+            return
+        except ClientError:
+            pass  # no s3:DeleteObjectVersion: a delete marker over a 50-byte version is left
+    folder.client.delete_object(Bucket=folder.bucket, Key=key)
 
 
 def check_cache(path: str) -> None:
