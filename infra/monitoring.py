@@ -109,10 +109,11 @@ JOBS_BY_STATE_QUERY = (
 
 class RunDashboard(Construct):
     """One CloudWatch dashboard for a run: queue depth and dead letters, tasks done/failed and
-    seconds per task (the workers' EMF metrics), Batch jobs by state, executions by outcome, alarms."""
+    seconds per task (the workers' EMF metrics), Batch jobs by state, executions by outcome.
+    (No alarm-status widget: the alarms' thresholds are drawn on the graphs they watch.)"""
 
     def __init__(self, scope: Construct, id: str, *, product: str, queue: sqs.IQueue, dead_letters: sqs.IQueue,
-                 state_machine: sfn.StateMachine, job_events: logs.ILogGroup, alarms: list[cw.IAlarm]) -> None:
+                 state_machine: sfn.StateMachine, job_events: logs.ILogGroup) -> None:
         from statscore.ops.usage import METRICS_NAMESPACE
 
         super().__init__(scope, id)
@@ -129,7 +130,8 @@ class RunDashboard(Construct):
                                                                         label="in progress")]),
              cw.GraphWidget(title="Dead-letter queue", width=12, left=[
                  dead_letters.metric_approximate_number_of_messages_visible(period=minute, statistic="Maximum",
-                                                                            label="dead letters")])],
+                                                                            label="dead letters")],
+                 left_annotations=[cw.HorizontalAnnotation(value=1, label="alarm (DeadLetters)")])],
             [cw.GraphWidget(title="Tasks per minute", width=12, stacked=True, left=[
                 task_metric("TasksDone", "Sum", "done"), task_metric("TasksFailed", "Sum", "failed"),
                 task_metric("TasksSkipped", "Sum", "already done")]),
@@ -144,6 +146,5 @@ class RunDashboard(Construct):
                  state_machine.metric_failed(statistic="Sum", period=minute, label="failed"),
                  state_machine.metric_timed_out(statistic="Sum", period=minute, label="timed out"),
                  state_machine.metric_aborted(statistic="Sum", period=minute, label="aborted")])],
-            [cw.AlarmStatusWidget(title="Alarms", width=24, alarms=alarms)],
         ]
         self.dashboard = cw.Dashboard(self, "Dashboard", default_interval=Duration.hours(6), widgets=widgets)

@@ -63,15 +63,13 @@ class StatsStack(Stack):
                                          log_group=self.logs["BatchJobEvents"])
         self.dashboard = RunDashboard(self, "Dashboard", product=s.product_name, queue=self.queue.queue,
                                       dead_letters=self.queue.dead_letters, state_machine=self.run.state_machine,
-                                      job_events=self.logs["BatchJobEvents"],
-                                      alarms=[self.alarms.dlq_depth, self.alarms.failed_executions])
+                                      job_events=self.logs["BatchJobEvents"])
         self._grant()
         CfnOutput(self, "StateMachineArn", value=self.run.state_machine.state_machine_arn)
         CfnOutput(self, "OutputLocation", value=output_location)
         CfnOutput(self, "TaskTableName", value=self.tasks.table.table_name)
         CfnOutput(self, "QueueUrl", value=self.queue.queue.queue_url)
         CfnOutput(self, "DeadLetterQueueUrl", value=self.queue.dead_letters.queue_url)
-        CfnOutput(self, "DashboardName", value=self.dashboard.dashboard.dashboard_name)
 
     def _grant(self) -> None:
         """Each principal gets the actions its code calls, on the resources (and key prefixes) it touches."""

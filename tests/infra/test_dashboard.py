@@ -48,7 +48,7 @@ def test_dashboard_has_one_widget_per_view(synth: Synth) -> None:
     body = _body(synth)
     titles = [w["properties"].get("title") for w in body["widgets"]]
     assert titles == ["Task queue", "Dead-letter queue", "Tasks per minute", "Seconds per task",
-                      "Batch jobs by state (workers)", "Executions", "Alarms"]
+                      "Batch jobs by state (workers)", "Executions"]
 
 
 def test_queue_widgets_show_depth_in_flight_and_dead_letters(synth: Synth) -> None:
@@ -61,6 +61,10 @@ def test_queue_widgets_show_depth_in_flight_and_dead_letters(synth: Synth) -> No
     assert all(m[0] == "AWS/SQS" and m[3] == f"<{main}.QueueName>" for m in depth)
     (dead,) = _metrics(_widget(body, "Dead-letter queue"))
     assert dead[:4] == ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", f"<{dlq}.QueueName>"]
+    # the DeadLetters alarm's threshold, drawn
+    threshold = next(a["Properties"]["Threshold"] for a in synth.resources("AWS::CloudWatch::Alarm").values()
+                     if a["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible")
+    assert _widget(body, "Dead-letter queue")["annotations"]["horizontal"][0]["value"] == threshold
 
 
 def test_task_widgets_read_the_workers_emf_metrics(synth: Synth) -> None:
@@ -95,12 +99,10 @@ def test_batch_jobs_by_state_come_from_the_job_queue_events(synth: Synth) -> Non
     assert "events.amazonaws.com" in doc and group in doc and "logs:PutLogEvents" in doc
 
 
-def test_execution_and_alarm_widgets(synth: Synth) -> None:
+def test_execution_widget(synth: Synth) -> None:
     body = _body(synth)
     execs = _metrics(_widget(body, "Executions"))
     machine = _logical(synth, "AWS::StepFunctions::StateMachine")
     assert [m[1] for m in execs] == ["ExecutionsStarted", "ExecutionsSucceeded", "ExecutionsFailed",
                                      "ExecutionsTimedOut", "ExecutionsAborted"]
     assert all(m[0] == "AWS/States" and m[3] == f"<{machine}>" for m in execs)
-    alarms = _widget(body, "Alarms")["alarms"]
-    assert sorted(alarms) == sorted(f"<{k}.Arn>" for k in synth.resources("AWS::CloudWatch::Alarm"))
