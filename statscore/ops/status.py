@@ -145,21 +145,25 @@ def render(st: RunStatus) -> Any:
     ex = st.execution
     head = Text.assemble((f"run {st.run_id}", "bold"), f"  execution {ex.get('status', 'unknown')}",
                          f"  at {st.now}")
-    bar = ProgressBar(total=max(st.total, 1), completed=st.counts.get("DONE", 0), width=50)
     summary = Table.grid(padding=(0, 2))
-    summary.add_row("tasks", f"{st.total}: " + ", ".join(f"{v} {k.lower()}" for k, v in st.counts.items()),
-                    f"{st.percent_done:.1f} % done")
+    summary.add_column(no_wrap=True)
+    summary.add_column(overflow="fold")
+    summary.add_row("done", ProgressBar(total=max(st.total, 1), completed=st.counts.get("DONE", 0), width=40))
+    summary.add_row("tasks", f"{st.total}: " + ", ".join(f"{v} {k.lower()}" for k, v in st.counts.items())
+                    + f" ({st.percent_done:.1f} % done)")
     rate = "unknown" if st.rate_per_minute is None else f"{st.rate_per_minute:.2f} tasks/min"
-    summary.add_row("rate", rate, f"ETA {_duration(st.eta_seconds)}")
+    summary.add_row("rate", f"{rate}, ETA {_duration(st.eta_seconds)}")
     cost = "unpriced" if st.cost_usd is None else f"US${st.cost_usd:.4g}"
     how = f" ({st.price.pricing} {st.price.instance_type}, US${st.price.usd_per_hour:.4g}/h)" if st.price else ""
-    summary.add_row("cost so far", f"{st.worker_hours:.3g} worker-hours, {cost}{how}", "")
-    summary.add_row("workers", f"{st.running_workers} running, {st.waiting_workers} runnable",
-                    ", ".join(f"{v} {k.lower()}" for k, v in sorted(st.workers.items())))
+    summary.add_row("cost so far", f"{st.worker_hours:.3g} worker-hours, {cost}{how}")
+    others = ", ".join(f"{v} {k.lower()}" for k, v in sorted(st.workers.items())
+                       if k not in ("RUNNING", "SUBMITTED", "PENDING", "RUNNABLE", "STARTING"))
+    summary.add_row("workers", f"{st.running_workers} running, {st.waiting_workers} runnable"
+                    + (f" ({others})" if others else ""))
     if st.queue:
-        summary.add_row("queue", f"{st.queue.get('waiting', 0)} waiting, {st.queue.get('in_flight', 0)} in flight",
-                        f"{st.queue.get('dead_letters', 0)} dead letters")
-    parts: list[Any] = [head, bar, summary]
+        summary.add_row("queue", f"{st.queue.get('waiting', 0)} waiting, {st.queue.get('in_flight', 0)} in flight, "
+                                 f"{st.queue.get('dead_letters', 0)} dead letters")
+    parts: list[Any] = [head, summary]
     if st.failed:
         table = Table(title=f"failed tiles ({st.counts.get('FAILED', 0)})", show_lines=False)
         table.add_column("task")
