@@ -13,7 +13,7 @@ is predicted / measured; the target is within +-30 %.
 
 ``STATSCORE_BENCH_ESTIMATE=256,1024:512,768`` picks the calibration and prediction sizes
 (default: calibrate on 256 and 1024 px, predict 512 and 768 px; 2048 px inputs take over an
-hour to generate on the 2-core build machine). ``--quick``: calibrate on 256 px, predict
+hour to generate on the 2-core build machine). ``STATSCORE_BENCH_ROUNDS`` (default 3). ``--quick``: calibrate on 256 px, predict
 256 px of another date count (12 dates), one round.
 """
 
@@ -29,7 +29,7 @@ from benchmarks._runscene import make_task
 
 ROOT = (Path(os.environ.get("STATSCORE_BENCH_DIR", "bench-output")) / "run").resolve()
 DATES = 40
-ROUNDS = 3
+ROUNDS = int(os.environ.get("STATSCORE_BENCH_ROUNDS", "3"))
 THREADS = 2
 TARGET = 0.30
 
