@@ -115,6 +115,7 @@ def function_environment(settings: Settings, *, table: str, queue_url: str, cach
         "ARRAY_SIZE_CAP": str(settings.worker_cap), "VERIFY_MAX_ROUNDS": str(settings.verify_max_rounds),
         "TASK_TIMEOUT_SECONDS": str(settings.task_timeout_minutes * 60), "JOB_ATTEMPTS": str(settings.retry_attempts),
         "NUMBA_CACHE_DIR": "/tmp/numba",
+        **settings.usage_environment(),
     }
     if settings.stac_location:
         env["STAC_LOCATION"] = settings.stac_location

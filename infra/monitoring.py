@@ -1,4 +1,6 @@
-"""Log groups with retention, and alarms (DLQ depth, failed executions, workers stuck RUNNABLE) notifying an SNS topic."""
+"""Log groups with retention, alarms (DLQ depth, failed executions, workers stuck RUNNABLE)
+notifying an SNS topic, and the run dashboard (queue, tasks, seconds per task, Batch jobs by
+state, executions)."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from .settings import Settings
 class LogGroups(Construct):
     """Every log group of the stack, created here so retention is set in one place."""
 
-    NAMES = ("Enumerate", "Verify", "Summary", "Workers", "StateMachine", "FlowLogs")
+    NAMES = ("Enumerate", "Verify", "Summary", "Workers", "StateMachine", "FlowLogs", "BatchJobEvents")
 
     def __init__(self, scope: Construct, id: str, *, settings: Settings) -> None:
         super().__init__(scope, id)
@@ -110,3 +112,75 @@ class Alarms(Construct):
             treat_missing_data=cw.TreatMissingData.NOT_BREACHING)
         for alarm in (self.dlq_depth, self.failed_executions, self.stuck_runnable):
             alarm.add_alarm_action(action)
+
+
+class BatchJobEvents(Construct):
+    """Batch job state changes of the workers' job queue, kept in a log group (an EventBridge rule):
+    Batch publishes no job-count metrics, its events are how job states are observed."""
+
+    def __init__(self, scope: Construct, id: str, *, job_queue_arn: str, log_group: logs.ILogGroup) -> None:
+        super().__init__(scope, id)
+        self.log_group = log_group
+        # EventBridge writes to CloudWatch Logs under the log group's resource policy
+        self.policy = logs.ResourcePolicy(self, "Delivery", policy_statements=[iam.PolicyStatement(
+            principals=[iam.ServicePrincipal("events.amazonaws.com"), iam.ServicePrincipal("delivery.logs.amazonaws.com")],
+            actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_group.log_group_arn])])
+        self.rule = events.CfnRule(
+            self, "Rule", description="statscore: Batch job state changes of the workers' job queue",
+            event_pattern={"source": ["aws.batch"], "detail-type": ["Batch Job State Change"],
+                           "detail": {"jobQueue": [job_queue_arn]}},
+            targets=[events.CfnRule.TargetProperty(id="JobEventsLog", arn=log_group.log_group_arn)])
+        self.rule.node.add_dependency(self.policy)
+
+
+TASK_METRICS = ("TasksDone", "TasksFailed", "TasksSkipped", "TaskSeconds")
+"""The workers' metrics (statscore.ops.usage.METRICS_NAMESPACE, dimension Product), from their EMF log lines."""
+JOBS_BY_STATE_QUERY = (
+    "fields @timestamp, detail.jobId, detail.status",
+    "filter not ispresent(detail.arrayProperties.size)",  # array children and plain jobs, not the array parents
+    "stats latest(detail.status) as state by detail.jobId",
+    "stats count(*) as jobs by state",
+)
+
+
+class RunDashboard(Construct):
+    """One CloudWatch dashboard for a run: queue depth and dead letters, tasks done/failed and
+    seconds per task (the workers' EMF metrics), Batch jobs by state, executions by outcome.
+    (No alarm-status widget: the alarms' thresholds are drawn on the graphs they watch.)"""
+
+    def __init__(self, scope: Construct, id: str, *, product: str, queue: sqs.IQueue, dead_letters: sqs.IQueue,
+                 state_machine: sfn.StateMachine, job_events: logs.ILogGroup) -> None:
+        from statscore.ops.usage import METRICS_NAMESPACE
+
+        super().__init__(scope, id)
+        minute = Duration.minutes(1)
+
+        def task_metric(name: str, statistic: str, label: str) -> cw.Metric:
+            return cw.Metric(namespace=METRICS_NAMESPACE, metric_name=name, dimensions_map={"Product": product},
+                             statistic=statistic, period=minute, label=label)
+
+        widgets: list[list[cw.IWidget]] = [
+            [cw.GraphWidget(title="Task queue", width=12, left=[
+                queue.metric_approximate_number_of_messages_visible(period=minute, statistic="Maximum", label="waiting"),
+                queue.metric_approximate_number_of_messages_not_visible(period=minute, statistic="Maximum",
+                                                                        label="in progress")]),
+             cw.GraphWidget(title="Dead-letter queue", width=12, left=[
+                 dead_letters.metric_approximate_number_of_messages_visible(period=minute, statistic="Maximum",
+                                                                            label="dead letters")],
+                 left_annotations=[cw.HorizontalAnnotation(value=1, label="alarm (DeadLetters)")])],
+            [cw.GraphWidget(title="Tasks per minute", width=12, stacked=True, left=[
+                task_metric("TasksDone", "Sum", "done"), task_metric("TasksFailed", "Sum", "failed"),
+                task_metric("TasksSkipped", "Sum", "already done")]),
+             cw.GraphWidget(title="Seconds per task", width=12, left=[
+                 task_metric("TaskSeconds", "Average", "mean"), task_metric("TaskSeconds", "p90", "p90"),
+                 task_metric("TaskSeconds", "Maximum", "max")])],
+            [cw.LogQueryWidget(title="Batch jobs by state (workers)", width=12, log_group_names=[job_events.log_group_name],
+                               query_lines=list(JOBS_BY_STATE_QUERY), view=cw.LogQueryVisualizationType.TABLE),
+             cw.GraphWidget(title="Executions", width=12, left=[
+                 state_machine.metric_started(statistic="Sum", period=minute, label="started"),
+                 state_machine.metric_succeeded(statistic="Sum", period=minute, label="succeeded"),
+                 state_machine.metric_failed(statistic="Sum", period=minute, label="failed"),
+                 state_machine.metric_timed_out(statistic="Sum", period=minute, label="timed out"),
+                 state_machine.metric_aborted(statistic="Sum", period=minute, label="aborted")])],
+        ]
+        self.dashboard = cw.Dashboard(self, "Dashboard", default_interval=Duration.hours(6), widgets=widgets)

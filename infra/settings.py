@@ -130,6 +130,13 @@ class Settings:
     # --- alarms
     alarm_email: str | None = None
     """Address subscribed to the alarm topic (it must confirm the subscription); None: subscribe yourself."""
+    # --- usage and cost
+    prices: dict[str, Any] | None = None
+    """Price table entries over statscore's default (``statscore/ops/prices.yaml``: AWS list
+    prices, us-east-1; spot approximated): ``{"source", "as_of", "instances": {type: {"vcpus",
+    "on_demand", "spot"}}}``. Estimates, ``max_cost`` and run summaries price worker-hours with it."""
+    runtime_model: dict[str, Any] | None = None
+    """Runtime model (``odc-stats calibrate`` output) for Enumerate's estimate; None: the shipped one."""
 
     # ------------------------------------------------------------------ reading
     @classmethod
@@ -230,6 +237,11 @@ class Settings:
         parse_grid(self.grid)
         check_frequency(self.frequency)
         self.run_config()
+        self.worker_price()
+        if self.runtime_model is not None:
+            from statscore.ops.runtime import RuntimeModel
+
+            RuntimeModel.from_mapping(self.runtime_model, "setting 'runtime_model'")
 
     # ------------------------------------------------------------------ derived
     def run_config(self, output_location: str = "s3://placeholder/") -> dict[str, Any]:
@@ -242,6 +254,35 @@ class Settings:
         except Exception as e:
             raise ConfigError(f"settings plugin/plugin_config/product/cog_opts: {e}") from None
         return cfg
+
+    def worker_price(self) -> dict[str, Any]:
+        """What a worker-hour costs on the dearest configured instance type (ConfigError naming a type
+        without a price): the ``prices`` of estimates and run summaries."""
+        from statscore.ops.prices import default_prices, worker_price
+
+        table = default_prices().merged(self.prices, "setting 'prices'")
+        return worker_price(self.instance_types, spot=self.spot, job_vcpus=self.job_vcpus, table=table).to_dict()
+
+    def usage_environment(self) -> dict[str, str]:
+        """Environment of the run functions for estimates and usage: worker price, threads, runtime model."""
+        from statscore.ops.runtime import RuntimeModel
+
+        env = {"WORKER_PRICE": json.dumps(self.worker_price(), sort_keys=True),
+               "WORKER_THREADS": str(self.worker_threads)}
+        if self.runtime_model is not None:  # coefficients only: Lambda's environment holds 4 KB in all
+            env["RUNTIME_MODEL"] = json.dumps(RuntimeModel.from_mapping(self.runtime_model).coefficients(),
+                                              sort_keys=True)
+        return env
+
+    @property
+    def product_name(self) -> str:
+        """The product the workers write (and name in their metrics): ``product.name``, else the plugin's."""
+        name = (self.product or {}).get("name")
+        if name:
+            return str(name)
+        from statscore.plugins import plugin_class
+
+        return plugin_class(self.plugin).NAME
 
     @property
     def worker_slots(self) -> int:

@@ -8,11 +8,12 @@ from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from statscore.ops.preflight import PROBE_PREFIX
 from statscore.tasktable import BY_RUN_INDEX
 
 from .batch_compute import BatchCompute
 from .enumerate_function import RunFunctions, function_environment
-from .monitoring import Alarms, LogGroups
+from .monitoring import Alarms, BatchJobEvents, LogGroups, RunDashboard
 from .nag import acknowledge
 from .network import Network
 from .task_queue import TaskQueue
@@ -61,6 +62,11 @@ class StatsStack(Stack):
             job_definition=self.batch.job_definition, log_group=self.logs["StateMachine"])
         self.alarms = Alarms(self, "Alarms", settings=s, dead_letters=self.queue.dead_letters,
                              state_machine=self.run.state_machine, job_queue=self.batch.job_queue)
+        self.job_events = BatchJobEvents(self, "BatchJobEvents", job_queue_arn=self.batch.job_queue.job_queue_arn,
+                                         log_group=self.logs["BatchJobEvents"])
+        self.dashboard = RunDashboard(self, "Dashboard", product=s.product_name, queue=self.queue.queue,
+                                      dead_letters=self.queue.dead_letters, state_machine=self.run.state_machine,
+                                      job_events=self.logs["BatchJobEvents"])
         self._grant()
         CfnOutput(self, "StateMachineArn", value=self.run.state_machine.state_machine_arn)
         CfnOutput(self, "OutputLocation", value=output_location)
@@ -97,6 +103,11 @@ class StatsStack(Stack):
         rows(enum_role, "BatchGetItem", "BatchWriteItem")
         queue.grant_send_messages(enum_role)
         objects(enum_role, caches.bucket_arn, s.cache_prefix, "GetObject", "PutObject")
+        out_actions = ("PutObject", "PutObjectAcl") if s.s3_acl is not None else ("PutObject",)
+        # ... and, before anything, a probe object written with the ACL and deleted (fail before spending)
+        objects(enum_role, outputs.bucket_arn, f"{s.output_prefix}{PROBE_PREFIX}", *out_actions, "DeleteObject",
+                why="Enumerate checks that the output location takes a write with the configured ACL before it "
+                    "enqueues anything: one uniquely named probe object under this prefix, deleted at once.")
         # Verify: the run's rows (GSI), rows back to PENDING, re-enqueue
         rows(verify_role, "Query", index=True)
         rows(verify_role, "UpdateItem")
@@ -104,7 +115,6 @@ class StatsStack(Stack):
         # Summary: the run's rows, the run summary, the product's STAC collection
         rows(summary_role, "Query", index=True)
         objects(summary_role, caches.bucket_arn, s.cache_prefix, "PutObject")
-        out_actions = ("PutObject", "PutObjectAcl") if s.s3_acl is not None else ("PutObject",)
         objects(summary_role, outputs.bucket_arn, s.output_prefix, *out_actions)
         # Workers: lease tasks, update their own row, read caches, write (and clean up) products
         queue.grant_consume_messages(worker)

@@ -6,7 +6,7 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
-from statscore.tasktable import BY_RUN_INDEX
+from statscore.tasktable import BY_RUN_ATTRIBUTES, BY_RUN_INDEX
 
 from .settings import Settings
 
@@ -30,4 +30,4 @@ class TaskTable(Construct):
             partition_key=dynamodb.Attribute(name="run_id", type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name="task_id", type=dynamodb.AttributeType.STRING),
             projection_type=dynamodb.ProjectionType.INCLUDE,
-            non_key_attributes=["state", "attempts", "reason", "output_uri", "seconds"])
+            non_key_attributes=list(BY_RUN_ATTRIBUTES))

@@ -21,6 +21,10 @@ class SourceError(StatsError):
     """A dataset source (database, bucket, path) cannot be reached; says which."""
 
 
+class BudgetExceeded(StatsError):
+    """A run's estimate exceeds the budget it was given (``max_cost``); nothing was started."""
+
+
 class OutputExistsError(StatsError):
     """Output already exists and overwriting was not asked for."""
 

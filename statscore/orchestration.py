@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ConfigError, InputError, SourceError, suggest
+from .errors import BudgetExceeded, ConfigError, InputError, SourceError, suggest
 from .period import Period
 from .task import TileRange, parse_task, parse_tile_range, render_task
 from .tasktable import DynamoTaskTable, TaskRows, TaskState, chunks
@@ -62,6 +62,12 @@ class RunSettings:
     job_attempts: int = 1
     """Attempts Batch makes of each worker job (its retry strategy)."""
     run_config: dict[str, Any] = field(default_factory=dict)
+    worker_threads: int = 0
+    """Threads of a worker (the job's vCPUs), for estimates; 0: the run config's ``threads``, else 1."""
+    worker_price: dict[str, Any] = field(default_factory=dict)
+    """What a worker-hour costs (:class:`statscore.ops.prices.WorkerPrice` fields); empty: no cost."""
+    runtime_model: dict[str, Any] = field(default_factory=dict)
+    """Runtime model coefficients (as ``odc-stats calibrate`` writes); empty: the one shipped."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RunSettings:
@@ -84,6 +90,7 @@ class RunSettings:
             raise ConfigError(f"environment: {where} is not JSON ({e})") from None
         if not isinstance(run_config, dict):
             raise ConfigError(f"environment: {where} must be a JSON object (the run config)")
+        usage = {k: _env_json(env, k) for k in ("WORKER_PRICE", "RUNTIME_MODEL")}
         return cls(table=env["TASK_TABLE"], queue_url=env["QUEUE_URL"], cache_bucket=env["CACHE_BUCKET"],
                    cache_prefix=env.get("CACHE_PREFIX", "caches/"), output_location=env.get("OUTPUT_LOCATION", ""),
                    grid=env.get("GRID", cls.grid), frequency=env.get("FREQUENCY", cls.frequency),
@@ -94,7 +101,18 @@ class RunSettings:
                    verify_max_rounds=_env_int(env, "VERIFY_MAX_ROUNDS", 2, 0),
                    task_timeout_seconds=_env_int(env, "TASK_TIMEOUT_SECONDS", 3600, 60),
                    job_attempts=_env_int(env, "JOB_ATTEMPTS", 1, 1, 10),
-                   run_config=run_config)
+                   run_config=run_config, worker_threads=_env_int(env, "WORKER_THREADS", 0, 0),
+                   worker_price=usage["WORKER_PRICE"], runtime_model=usage["RUNTIME_MODEL"])
+
+
+def _env_json(env: Mapping[str, str], key: str) -> dict[str, Any]:
+    try:
+        value = json.loads(env.get(key) or "{}")
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"environment: {key} is not JSON ({e})") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"environment: {key} must be a JSON object")
+    return value
 
 
 def _ssm_parameter(name: str) -> str:
@@ -120,7 +138,8 @@ def _env_int(env: Mapping[str, str], key: str, default: int, lo: int, hi: int | 
     return value
 
 
-REQUEST_KEYS = ("year", "temporal_range", "tiles", "input_products", "frequency", "cache", "plugin_config", "mode")
+REQUEST_KEYS = ("year", "temporal_range", "tiles", "input_products", "frequency", "cache", "plugin_config", "mode",
+                "max_cost")
 
 
 @dataclass(frozen=True)
@@ -128,7 +147,8 @@ class RunRequest:
     """An execution's input: ``{"year": 2019}`` or ``{"temporal_range": "2019--P1Y"}``, optionally
     ``tiles`` ("x0:x1,y0:y1"), ``input_products``, ``frequency``, or ``cache`` (an existing
     s3:// task cache to run instead of planning); ``mode: "update"`` queues every task, DONE
-    ones too, and the workers recompute only those whose inputs changed."""
+    ones too, and the workers recompute only those whose inputs changed; ``max_cost`` (US
+    dollars): Enumerate enqueues nothing when the estimate is higher."""
 
     temporal_range: Period | None = None
     tiles: TileRange | None = None
@@ -136,6 +156,7 @@ class RunRequest:
     frequency: str | None = None
     cache: str | None = None
     mode: str | None = None
+    max_cost: float | None = None
 
     @classmethod
     def parse(cls, event: Mapping[str, Any]) -> RunRequest:
@@ -169,9 +190,15 @@ class RunRequest:
         if mode is not None and mode not in MODES:
             raise ConfigError(f"execution input: mode {mode!r} is not one of {', '.join(MODES)}"
                               f"{suggest(str(mode), MODES)}")
+        max_cost = event.get("max_cost")
+        if max_cost is not None:
+            if isinstance(max_cost, bool) or not isinstance(max_cost, (int, float)) or not math.isfinite(max_cost) \
+                    or max_cost < 0:
+                raise ConfigError(f"execution input: max_cost {max_cost!r} must be a number of US dollars >= 0")
+            max_cost = float(max_cost)
         return cls(temporal_range=period, tiles=parse_tile_range(event["tiles"]) if event.get("tiles") else None,
                    input_products=event.get("input_products"), frequency=event.get("frequency"),
-                   cache=str(cache) if cache is not None else None, mode=mode)
+                   cache=str(cache) if cache is not None else None, mode=mode, max_cost=max_cost)
 
 
 def array_size(tasks: int, tasks_per_worker: int, cap: int) -> int:
@@ -294,15 +321,19 @@ def send_tasks(sqs: Any, queue_url: str, filedb: str, task_ids: Sequence[str], t
 
 def enumerate_run(run_id: str, event: Mapping[str, Any], cfg: RunSettings, clients: Clients | None = None,
                   table: TaskRows | None = None, log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Plan (or take) the run's task cache, record PENDING rows, enqueue, write the manifest.
+    """Check the run can work, plan (or take) its task cache, estimate it, record PENDING rows,
+    enqueue, write the manifest.
 
-    Tasks DONE in an earlier run are skipped, so running the same input again only
-    computes what is missing. Returns the state for the next step.
+    Fails before any row or message when the run config is invalid, the output location
+    does not take a write, the cache does not open, or the estimate exceeds the request's
+    ``max_cost``. Tasks DONE in an earlier run are skipped, so running the same input again
+    only computes what is missing. Returns the state for the next step (with the estimate).
     """
     req = RunRequest.parse(event)
     c = clients or Clients.default()
     rows = table or DynamoTaskTable(cfg.table, c.dynamodb)
     run_prefix = f"{cfg.cache_prefix}{run_id}/"
+    _preflight(cfg)
     with tempfile.TemporaryDirectory(prefix="enumerate-") as tmp:
         if req.cache:
             bucket, key = _split_s3(req.cache)
@@ -318,23 +349,87 @@ def enumerate_run(run_id: str, event: Mapping[str, Any], cfg: RunSettings, clien
             if local:
                 c.s3.upload_file(local, cfg.cache_bucket, f"{run_prefix}{os.path.basename(local)}")
         task_ids = _task_ids(local, req) if local else []
+        # an update looks at every task: the workers skip those whose inputs did not change
+        done = rows.done_among(task_ids) if task_ids and req.mode != "update" else set()
+        todo = [t for t in task_ids if t not in done]
+        est = _estimate(local, todo, cfg) if local else None
 
-    # an update looks at every task: the workers skip those whose inputs did not change
-    done = rows.done_among(task_ids) if task_ids and req.mode != "update" else set()
-    todo = [t for t in task_ids if t not in done]
+    totals = est.totals() if est is not None else None
+    if req.max_cost is not None:
+        cost = totals.get("cost_usd") if totals else 0.0
+        if cost is None:
+            raise BudgetExceeded(f"max_cost US${req.max_cost:g}: the run cannot be priced ("
+                                 f"{'; '.join(totals.get('notes', [])) or 'no worker price configured'}); nothing was enqueued")
+        if cost > req.max_cost:
+            raise BudgetExceeded(
+                f"estimated cost US${cost:.4g} exceeds max_cost US${req.max_cost:g}: {totals['tiles']} tasks, "
+                f"{totals['worker_hours']:.3g} worker-hours at US${totals['prices']['usd_per_hour']:g}/h "
+                f"({totals['prices']['pricing']} {totals['prices']['instance_type']}); nothing was enqueued")
     rows.put_pending(run_id, todo, filedb)
     queued = send_tasks(c.sqs, cfg.queue_url, filedb, todo, mode=req.mode)
     manifest_key = f"{run_prefix}manifest.json"
     c.s3.put_object(Bucket=cfg.cache_bucket, Key=manifest_key, ContentType="application/json",
                     Body=json.dumps({"run_id": run_id, "filedb": filedb, "request": dict(event),
-                                     "queued": todo, "skipped_done": sorted(done)}).encode())
-    log(f"run {run_id}: {len(task_ids)} tasks, {len(done)} already done, {queued} queued")
+                                     "queued": todo, "skipped_done": sorted(done),
+                                     "estimate": dict(totals or {}, seconds={t.task: round(s, 2) for t, s in
+                                                                           zip(est.tasks, est.seconds)} if est else {})
+                                     }).encode())
+    cost = totals.get("cost_usd") if totals else None
+    log(f"run {run_id}: {len(task_ids)} tasks, {len(done)} already done, {queued} queued"
+        + (f"; estimate {totals['worker_hours']:.3g} worker-hours" if totals else "")
+        + (f", US${cost:.4g}" if cost is not None else ""))
     workers = array_size(queued, cfg.tasks_per_worker, cfg.array_size_cap)
     return {"run_id": run_id, "request": dict(event), "filedb": filedb,
             "manifest": f"s3://{cfg.cache_bucket}/{manifest_key}",
             "tasks": len(task_ids), "queued": queued, "skipped_done": len(done),
             "array_size": workers, **worker_timeouts(queued, workers, cfg),
-            "round": 0, "verdict": "running" if queued else "done"}
+            "round": 0, "verdict": "running" if queued else "done", "estimate": totals}
+
+
+def _run_config(cfg: RunSettings) -> Any:
+    """The workers' run config (RUN_CONFIG), validated as the workers will."""
+    from .config import RunConfig
+
+    try:
+        return RunConfig.model_validate(cfg.run_config)
+    except Exception as e:  # pydantic's ValidationError: one line naming the key
+        first = str(e).splitlines()
+        raise ConfigError(f"environment: RUN_CONFIG is not a valid run config ({' '.join(first[:3])})") from None
+
+
+def _preflight(cfg: RunSettings) -> None:
+    """Fail before spending: the workers' config (plugin, product, cog_opts) and a probe write
+    with the configured ACL to the output location (when the deployment names one)."""
+    from .ops.preflight import check_config, check_output_location
+
+    run_cfg = _run_config(cfg)
+    location = run_cfg.output_location or cfg.output_location
+    if run_cfg.plugin:  # a RunSettings without a run config (a bare test harness) has nothing to check
+        check_config(run_cfg, location or "file:///probe")
+    if location:
+        check_output_location(location, run_cfg.s3_acl)
+
+
+def _estimate(cache_path: str, task_ids: Sequence[str], cfg: RunSettings) -> Any:
+    """The estimate of ``task_ids`` of the cache (seconds and cost where a model and a price exist)."""
+    from .cache import close_cache
+    from .ops.estimate import cache_task_sizes, estimate
+    from .ops.prices import WorkerPrice
+    from .ops.runtime import RuntimeModel, default_model
+
+    run_cfg = _run_config(cfg)
+    plugin = run_cfg.plugin or ""
+    threads = cfg.worker_threads or (run_cfg.threads if run_cfg.threads > 0 else 1)
+    model_set = RuntimeModel.from_mapping(cfg.runtime_model, "RUNTIME_MODEL") if cfg.runtime_model else default_model()
+    model = None
+    if plugin in model_set.models:
+        model = model_set.get(plugin, threads)
+    price = WorkerPrice.from_dict(cfg.worker_price) if cfg.worker_price else None
+    try:
+        sizes, missing = cache_task_sizes(cache_path, [parse_task(t) for t in task_ids], run_cfg.resolution)
+    finally:
+        close_cache(cache_path)
+    return estimate(sizes, plugin or "?", threads, model, price, missing)
 
 
 # ---------------------------------------------------------------------------- verify
@@ -384,7 +479,13 @@ def product_collection(cfg: RunSettings, extent_periods: Sequence[str]) -> dict[
 
 def summarise_run(state: Mapping[str, Any], cfg: RunSettings, clients: Clients | None = None,
                   table: TaskRows | None = None) -> dict[str, Any]:
-    """Write ``summary.json`` next to the manifest and the product's ``collection.json`` at the output root."""
+    """Write ``summary.json`` next to the manifest and the product's ``collection.json`` at the output root.
+
+    The summary's ``usage`` adds up what the tasks recorded (CPU and wall seconds, peak
+    memory, bytes read, observations) and prices the worker-hours (:func:`statscore.ops.usage.add_up`).
+    """
+    from .ops.prices import WorkerPrice
+    from .ops.usage import add_up
     from .outputs.store import S3Folder, is_s3_url, open_folder
 
     c = clients or Clients.default()
@@ -401,6 +502,9 @@ def summarise_run(state: Mapping[str, Any], cfg: RunSettings, clients: Clients |
         "task_seconds": {"total": round(sum(seconds), 1), "max": round(max(seconds), 1) if seconds else None},
         "not_done": [{"task": r.task_id, "state": r.state.value, "reason": r.reason}
                      for r in sorted(all_rows, key=lambda r: r.task_id) if r.state != TaskState.DONE],
+        "usage": add_up((r.usage or {} for r in all_rows),
+                        WorkerPrice.from_dict(cfg.worker_price) if cfg.worker_price else None),
+        "estimate": state.get("estimate"),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     key = f"{cfg.cache_prefix}{run_id}/summary.json"

@@ -43,6 +43,8 @@ class TaskOutcome:
     reason: str = ""
     seconds: float = 0.0
     files: list[str] = field(default_factory=list)
+    usage: dict[str, float | int] | None = None
+    """What the task used (:class:`statscore.ops.usage.TaskUsage` fields), when it was computed."""
 
 
 _SLICE = re.compile(r"^(-?\d*):(-?\d*)(?::(-?\d*))?$")
@@ -227,8 +229,9 @@ def parse_memory(text: str) -> int | None:
     return int(float(m.group(1)) * mult)
 
 
-def process_task(task: Task, plugin: Any, cfg: RunConfig, threads: int) -> list[str]:
-    """Load, reduce and write one task; returns the files written."""
+def process_task(task: Task, plugin: Any, cfg: RunConfig, threads: int, meter: Any = None) -> list[str]:
+    """Load, reduce and write one task; returns the files written. ``meter``
+    (a :class:`statscore.ops.usage.TaskMeter`) gets the observations the result used."""
     import dask
 
     from .algo import kernel_threads
@@ -242,6 +245,10 @@ def process_task(task: Task, plugin: Any, cfg: RunConfig, threads: int) -> list[
     # --threads bounds the numba kernels too (a plugin's own num_threads still wins)
     with dask.config.set(scheduler="threads", num_workers=threads), kernel_threads(threads):
         result = reduce_task(task, plugin, block_bytes=block, threads=threads)
+        if meter is not None:
+            from .ops.usage import used_observations
+
+            meter.observations = used_observations(result, plugin)
         rgba = plugin.rgba(result)
         if rgba is not None and hasattr(rgba, "compute"):
             rgba = rgba.compute()
@@ -253,6 +260,10 @@ def process_task(task: Task, plugin: Any, cfg: RunConfig, threads: int) -> list[
 
 
 def _child(conn, cache_path, tile, plugin_name, plugin_cfg, cfg_json, location, threads, resolution):  # pragma: no cover
+    """Sends ``(status, files or reason, usage)``; usage is None when the task never started."""
+    from .ops.usage import TaskMeter
+
+    meter = TaskMeter()
     try:
         from .config import RunConfig as _RC
         from .plugins import resolve_plugin
@@ -260,12 +271,15 @@ def _child(conn, cache_path, tile, plugin_name, plugin_cfg, cfg_json, location, 
         cfg = _RC.model_validate_json(cfg_json)
         plugin = resolve_plugin(plugin_name, plugin_cfg)
         reader = TaskReader(cache_path)
-        task = reader.load_task(tile, output_product(cfg, plugin, location), resolution, cfg.dataset_filters)
-        conn.send(("done", process_task(task, plugin, cfg, threads)))
+        with meter:
+            task = reader.load_task(tile, output_product(cfg, plugin, location), resolution, cfg.dataset_filters)
+            files = process_task(task, plugin, cfg, threads, meter)
+        conn.send(("done", files, meter.usage_dict()))
     except StatsError as e:
-        conn.send(("failed", str(e)))
+        conn.send(("failed", str(e), meter.usage_dict()))
     except Exception as e:  # noqa: BLE001 - report any failure as the task's reason
-        conn.send(("failed", f"{e.__class__.__name__}: {e}".splitlines()[0] + " | " + traceback.format_exc().splitlines()[-1]))
+        conn.send(("failed", f"{e.__class__.__name__}: {e}".splitlines()[0] + " | " + traceback.format_exc().splitlines()[-1],
+                   meter.usage_dict()))
 
 
 def run_tasks(
@@ -280,6 +294,7 @@ def run_tasks(
     on_outcome: Callable[[TaskOutcome], None] | None = None,
 ) -> list[TaskOutcome]:
     """Run (or with ``dryrun`` only classify) tasks; every task gets an outcome."""
+    from .ops.usage import TaskMeter
     from .outputs import is_task_done
 
     check_mode(cfg)
@@ -305,13 +320,16 @@ def run_tasks(
         elif cfg.max_processing_time > 0:
             oc = _run_in_child(reader.path, tile, plugin_name, cfg, location, threads, t0)
         else:
+            meter = TaskMeter()
             try:
-                files = process_task(task, plugin, cfg, threads)
+                with meter:
+                    files = process_task(task, plugin, cfg, threads, meter)
                 oc = TaskOutcome(tile, "done", files=files)
             except StatsError as e:
                 oc = TaskOutcome(tile, "failed", reason=str(e))
             except Exception as e:  # noqa: BLE001 - one task's failure must not stop the others
                 oc = TaskOutcome(tile, "failed", reason=f"{e.__class__.__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+            oc.usage = meter.usage_dict()
         oc.seconds = time.monotonic() - t0
         _heartbeat(cfg.heartbeat_filepath)
         outcomes.append(oc)
@@ -331,11 +349,11 @@ def _run_in_child(cache_path: str, tile: TileIdx, plugin_name: str, cfg: RunConf
     deadline = t0 + cfg.max_processing_time
     while time.monotonic() < deadline:
         if parent.poll(0.2):
-            status, payload = parent.recv()
+            status, payload, usage = parent.recv()
             proc.join(5)
             if status == "done":
-                return TaskOutcome(tile, "done", files=list(payload))
-            return TaskOutcome(tile, "failed", reason=str(payload))
+                return TaskOutcome(tile, "done", files=list(payload), usage=usage)
+            return TaskOutcome(tile, "failed", reason=str(payload), usage=usage)
         if not proc.is_alive():
             return TaskOutcome(tile, "failed", reason=f"worker process died (exit code {proc.exitcode})")
     proc.kill()

@@ -12,7 +12,7 @@ The adapter is small and sits behind :class:`TaskRows`; boto3 honours ``AWS_ENDP
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
@@ -21,13 +21,18 @@ from typing import Any, Protocol
 from .errors import SourceError
 
 __all__ = ["TaskState", "TaskRow", "TaskRows", "DynamoTaskTable", "BY_RUN_INDEX", "BATCH_WRITE_MAX",
-           "BATCH_GET_MAX", "chunks"]
+           "BATCH_GET_MAX", "BY_RUN_ATTRIBUTES", "USAGE_FIELDS", "chunks"]
 
 BY_RUN_INDEX = "by_run"
 BATCH_WRITE_MAX = 25
 """DynamoDB BatchWriteItem: at most 25 put/delete requests per call."""
 BATCH_GET_MAX = 100
 """DynamoDB BatchGetItem: at most 100 keys per call."""
+USAGE_FIELDS = ("cpu_seconds", "wall_seconds", "peak_memory_bytes", "bytes_read", "observations")
+"""Number attributes a worker records with a task's end (:mod:`statscore.ops.usage`)."""
+BY_RUN_ATTRIBUTES = ("state", "attempts", "reason", "output_uri", "seconds", "worker", "started_at", "finished_at",
+                     *USAGE_FIELDS)
+"""Non-key attributes the ``by_run`` index projects: what Verify, Summary and ``status`` read."""
 
 
 class TaskState(StrEnum):
@@ -48,6 +53,12 @@ class TaskRow:
     reason: str = ""
     output_uri: str = ""
     seconds: float | None = None
+    worker: str = ""
+    started_at: str = ""
+    finished_at: str = ""
+    usage: Mapping[str, float] | None = None
+    """``cpu_seconds``, ``wall_seconds``, ``peak_memory_bytes``, ``bytes_read``, ``observations``
+    as recorded (those present); None for a task that recorded none."""
 
 
 class TaskRows(Protocol):
@@ -57,8 +68,10 @@ class TaskRows(Protocol):
     def put_pending(self, run_id: str, task_ids: Sequence[str], filedb: str) -> int: ...
     def run_rows(self, run_id: str) -> Iterator[TaskRow]: ...
     def mark_running(self, task_id: str, worker: str = "") -> bool: ...
-    def mark_done(self, task_id: str, output_uri: str = "", seconds: float | None = None) -> bool: ...
-    def mark_failed(self, task_id: str, reason: str, seconds: float | None = None) -> bool: ...
+    def mark_done(self, task_id: str, output_uri: str = "", seconds: float | None = None,
+                  usage: Mapping[str, float] | None = None) -> bool: ...
+    def mark_failed(self, task_id: str, reason: str, seconds: float | None = None,
+                    usage: Mapping[str, float] | None = None) -> bool: ...
     def requeue(self, task_id: str, run_id: str) -> bool: ...
 
 
@@ -76,9 +89,12 @@ def _row(item: dict[str, dict[str, str]]) -> TaskRow:
         return item.get(k, {}).get("S", "")
 
     secs = item.get("seconds", {}).get("N")
+    usage = {k: float(item[k]["N"]) for k in USAGE_FIELDS if "N" in item.get(k, {})}
     return TaskRow(task_id=s("task_id"), state=TaskState(s("state") or "PENDING"), run_id=s("run_id"),
                    attempts=int(item.get("attempts", {}).get("N", "0")), reason=s("reason"),
-                   output_uri=s("output_uri"), seconds=float(secs) if secs is not None else None)
+                   output_uri=s("output_uri"), seconds=float(secs) if secs is not None else None,
+                   worker=s("worker"), started_at=s("started_at"), finished_at=s("finished_at"),
+                   usage=usage or None)
 
 
 class DynamoTaskTable:
@@ -166,23 +182,19 @@ class DynamoTaskTable:
         return self._update(task_id, "SET #s = :running, started_at = :now, worker = :w ADD attempts_run :one",
                             {":running": TaskState.RUNNING, ":now": _now(), ":w": worker, ":one": 1})
 
-    def mark_done(self, task_id: str, output_uri: str = "", seconds: float | None = None) -> bool:
-        """-> DONE with the output location and run time; False if already DONE."""
+    def mark_done(self, task_id: str, output_uri: str = "", seconds: float | None = None,
+                  usage: Mapping[str, float] | None = None) -> bool:
+        """-> DONE with the output location, run time and usage; False if already DONE."""
         values: dict[str, Any] = {":done": TaskState.DONE, ":now": _now(), ":uri": output_uri}
-        expr = "SET #s = :done, finished_at = :now, output_uri = :uri REMOVE reason"
-        if seconds is not None:
-            expr = expr.replace(" REMOVE", ", seconds = :secs REMOVE")
-            values[":secs"] = round(seconds, 3)
-        return self._update(task_id, expr, values)
+        sets = ["#s = :done", "finished_at = :now", "output_uri = :uri"] + _timing(values, seconds, usage)
+        return self._update(task_id, "SET " + ", ".join(sets) + " REMOVE reason", values)
 
-    def mark_failed(self, task_id: str, reason: str, seconds: float | None = None) -> bool:
+    def mark_failed(self, task_id: str, reason: str, seconds: float | None = None,
+                    usage: Mapping[str, float] | None = None) -> bool:
         """-> FAILED with why (truncated to 1,000 characters); False if the task is DONE."""
         values: dict[str, Any] = {":failed": TaskState.FAILED, ":now": _now(), ":why": reason[:1000] or "failed"}
-        expr = "SET #s = :failed, finished_at = :now, reason = :why"
-        if seconds is not None:
-            expr += ", seconds = :secs"
-            values[":secs"] = round(seconds, 3)
-        return self._update(task_id, expr, values)
+        sets = ["#s = :failed", "finished_at = :now", "reason = :why"] + _timing(values, seconds, usage)
+        return self._update(task_id, "SET " + ", ".join(sets), values)
 
     def requeue(self, task_id: str, run_id: str) -> bool:
         """-> PENDING again for ``run_id`` with one more attempt; False if it became DONE meanwhile."""
@@ -218,6 +230,20 @@ class DynamoTaskTable:
             return [fn(p) for p in parts]
         with ThreadPoolExecutor(self.threads) as pool:
             return list(pool.map(fn, parts))
+
+
+def _timing(values: dict[str, Any], seconds: float | None, usage: Mapping[str, float] | None) -> list[str]:
+    """SET clauses (and their values) for the run time and the usage fields present."""
+    sets = []
+    if seconds is not None:
+        sets.append("seconds = :secs")
+        values[":secs"] = round(seconds, 3)
+    for k in USAGE_FIELDS:
+        v = (usage or {}).get(k)
+        if v is not None:
+            sets.append(f"{k} = :u_{k}")
+            values[f":u_{k}"] = round(float(v), 3) if isinstance(v, float) else int(v)
+    return sets
 
 
 def _attr(v: Any) -> dict[str, str]:

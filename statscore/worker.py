@@ -11,7 +11,8 @@ worker killed mid-task leaves nothing that looks complete and the retry redoes i
 
 With a task table (:class:`~statscore.tasktable.TaskRows`, the run's DynamoDB table on AWS)
 the worker also records each task it takes: RUNNING with its worker id, then DONE with the
-STAC item URL and seconds, or FAILED with a one-line reason and seconds. The message stays
+STAC item URL and seconds, or FAILED with a one-line reason and seconds; both with what the
+task used (CPU and wall seconds, peak memory, bytes read, observations: :mod:`statscore.ops.usage`). The message stays
 the unit of work: a row write that fails is logged and the task goes on, and the table's
 conditional writes never turn a DONE row back.
 """
@@ -240,11 +241,11 @@ class _Rows:
     def running(self, tile: TileIdx) -> None:
         self._write("mark_running", tile, worker=self.worker)
 
-    def done(self, tile: TileIdx, output_uri: str, seconds: float) -> None:
-        self._write("mark_done", tile, output_uri=output_uri, seconds=seconds)
+    def done(self, tile: TileIdx, output_uri: str, seconds: float, usage: dict[str, Any] | None = None) -> None:
+        self._write("mark_done", tile, output_uri=output_uri, seconds=seconds, usage=usage)
 
-    def failed(self, tile: TileIdx, reason: str, seconds: float) -> None:
-        self._write("mark_failed", tile, reason=_one_line(reason), seconds=seconds)
+    def failed(self, tile: TileIdx, reason: str, seconds: float, usage: dict[str, Any] | None = None) -> None:
+        self._write("mark_failed", tile, reason=_one_line(reason), seconds=seconds, usage=usage)
 
     def _write(self, op: str, tile: TileIdx, **kw: Any) -> None:
         if self.rows is None:
@@ -428,15 +429,16 @@ def _handle_message(queue: SQSQueue, msg: Message, t_lease: float, lease: int, c
             res = child.result(_TICK)
             now = time.monotonic()
             if res is not None:
-                status, payload = res
+                status, payload, *rest = res
+                usage = rest[0] if rest else None  # what the task used, measured in the child
                 if status == "done":
-                    record.done(tile, stac_item_url(task), now - t0)
+                    record.done(tile, stac_item_url(task), now - t0, usage)
                     held.end(queue.delete, tile)
-                    report(TaskOutcome(tile, "done", files=list(payload), seconds=now - t0), msg)
+                    report(TaskOutcome(tile, "done", files=list(payload), seconds=now - t0, usage=usage), msg)
                 else:
-                    record.failed(tile, str(payload), now - t0)
+                    record.failed(tile, str(payload), now - t0, usage)
                     held.end(queue.release, tile)
-                    report(TaskOutcome(tile, "failed", reason=str(payload), seconds=now - t0), msg, filedb)
+                    report(TaskOutcome(tile, "failed", reason=str(payload), seconds=now - t0, usage=usage), msg, filedb)
                 return
             if stop.requested:
                 child.interrupt()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from statscore.tasktable import BY_RUN_INDEX
+from statscore.tasktable import BY_RUN_ATTRIBUTES, BY_RUN_INDEX
 
 
 def create_task_table(client: Any, name: str) -> None:
@@ -20,4 +20,4 @@ def create_task_table(client: Any, name: str) -> None:
             "KeySchema": [{"AttributeName": "run_id", "KeyType": "HASH"},
                           {"AttributeName": "task_id", "KeyType": "RANGE"}],
             "Projection": {"ProjectionType": "INCLUDE",
-                           "NonKeyAttributes": ["state", "attempts", "reason", "output_uri", "seconds"]}}])
+                           "NonKeyAttributes": list(BY_RUN_ATTRIBUTES)}}])

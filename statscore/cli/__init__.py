@@ -22,6 +22,9 @@ COMMANDS = {
     "publish-tasks": "publish_tasks",
     "redrive-queue": "redrive_queue",
     "report": "report",
+    "estimate": "estimate",
+    "calibrate": "calibrate",
+    "status": "status",
 }
 
 

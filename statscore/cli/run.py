@@ -48,7 +48,7 @@ def run_cmd(filedb, tasks, config_path, plugin, plugin_config, cog_config, resam
             memory_limit, location, overwrite, update, public, max_processing_time, heartbeat_filepath, dataset_filters,
             dryrun, from_sqs, idle_timeout, failure_log, task_table) -> None:
     """Run tasks of FILEDB (all by default). TASKS: '2015--P1Y/49/24', 'x49/y24/2015--P1Y', index, slice '::10', or '-' for stdin."""
-    from ..plugins import resolve_plugin
+    from ..ops.preflight import check_run
     from ..run import TaskReader, check_mode, run_tasks, select_tasks
 
     if from_sqs and (filedb or dryrun):
@@ -64,12 +64,10 @@ def run_cmd(filedb, tasks, config_path, plugin, plugin_config, cog_config, resam
                      s3_acl=("public-read" if public else None) if public is not None else None,
                      max_processing_time=max_processing_time, heartbeat_filepath=heartbeat_filepath,
                      dataset_filters=dataset_filters)
-    if not cfg.plugin:
-        raise ConfigError("no plugin: pass --plugin or set 'plugin' in --config")
     check_mode(cfg)
-    plugin_obj = resolve_plugin(cfg.plugin, cfg.plugin_config)
-    if not cfg.output_location:
-        raise ConfigError("no output location: pass --location or set 'output_location' in --config")
+    # fail before spending: config, output location (a probe write; not for --dryrun, and a worker
+    # probes once its queue is known) and cache
+    plugin_obj = check_run(cfg, cache=None if from_sqs else filedb, probe_output=not (dryrun or from_sqs))
     if from_sqs:
         from ._sqs_run import run_from_sqs
 
@@ -98,5 +96,13 @@ def run_cmd(filedb, tasks, config_path, plugin, plugin_config, cog_config, resam
     click.echo(f"{len(outcomes)} tasks: {sum(o.status == 'done' for o in outcomes)} done, "
                f"{sum(o.status == 'skipped' for o in outcomes)} skipped, "
                + (f"{unchanged} unchanged, " if cfg.update else "") + f"{len(failed)} failed")
+    used = [o.usage for o in outcomes if o.usage]
+    if used:
+        from ..ops.usage import add_up
+
+        u = add_up(used, None)
+        click.echo(f"usage: {u['wall_seconds']:.1f} s wall, {u['cpu_seconds']:.1f} s CPU, peak "
+                   f"{u['peak_memory_bytes'] / 2**30:.2f} GiB, {u['bytes_read'] / 2**20:.1f} MiB read, "
+                   f"{u['observations']:,} observations")
     if failed:
         sys.exit(1)
