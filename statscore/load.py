@@ -41,6 +41,7 @@ from ._read import _band_info, _same_crs, load_group, warp_bands
 from .errors import InputError
 from .model import Task
 from .plugins import DaySumPlugin, add_sums
+from .sources.profiles import boa_offset_of, harmonise
 
 __all__ = ["load_task_data", "reduce_task", "native_geobox", "DEFAULT_BLOCK_BYTES"]
 
@@ -140,13 +141,14 @@ def _groups(task: Task, plugin: Any) -> list[_Group]:
     if not task.datasets:
         raise InputError(f"task {task.tile_index}: no datasets")
     bands = list(plugin.input_bands)
-    keyed: dict[tuple[np.datetime64, str], list[Dataset]] = defaultdict(list)
+    keyed: dict[tuple[np.datetime64, str, Any], list[Dataset]] = defaultdict(list)
     for ds in task.datasets:
         day = (np.datetime64(solar_day(ds), "D") if plugin.group_by == "solar_day"
                else np.datetime64(ds.center_time.replace(tzinfo=None), "us"))
-        keyed[(day, str(ds.crs))].append(ds)
+        # datasets of one day that need another baseline offset load apart, and fuse on the tile
+        keyed[(day, str(ds.crs), boa_offset_of(ds))].append(ds)
     out = []
-    for (day, _), dss in sorted(keyed.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+    for (day, _, _), dss in sorted(keyed.items(), key=lambda kv: (kv[0][0], kv[0][1], str(kv[0][2]))):
         missing = [b for b in bands if not all(b in _names(ds) for ds in dss)]
         if missing:
             bad = next(ds for ds in dss if not all(b in _names(ds) for b in missing))
@@ -174,6 +176,7 @@ def _load_group(g: _Group, plugin: Any, dst: GeoBox, pad: int) -> xr.Dataset:
     except Exception as e:  # noqa: BLE001 - rasterio/datacube raise many types; name the inputs
         msg = str(e).strip().splitlines()[0] if str(e).strip() else e.__class__.__name__
         raise InputError(f"cannot read dataset(s) {', '.join(str(d.id) for d in g.datasets)}: {msg}") from None
+    xx = harmonise(xx, g.datasets[0])  # Sentinel-2 baseline offset, where the source profile marked it
     xx = xx.rename({m.name: b for b, m in zip(g.bands, g.measurements) if m.name != b})
     xx = plugin.fuser(plugin.native_transform(xx))
     return _reproject(xx, dst, plugin)
