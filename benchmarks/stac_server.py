@@ -71,7 +71,8 @@ class StacServer:
         self._admin(f'CREATE DATABASE "{self.dbname}"')
         self._created = True
         with PgstacDB(dsn=self.dsn) as db:
-            db.query_one("CREATE EXTENSION IF NOT EXISTS postgis")
+            with db.connect().cursor() as cur:  # pgstac needs PostGIS (the Debian package postgresql-15-postgis-3)
+                cur.execute("CREATE EXTENSION IF NOT EXISTS postgis")
             Migrate(db).run_migration()
         u = urlparse(self.dsn)
         env = dict(os.environ, PGUSER=u.username or "postgres", PGPASSWORD=u.password or "unused",

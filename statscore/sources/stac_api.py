@@ -247,8 +247,6 @@ class StacApiSearch:
         self.page_size = int(page_size)
         self.converter = ItemConverter(profile, signer)
         self._local = threading.local()
-        for c in self.collections:
-            profile.collection(c)  # a collection the profile does not cover: fail before searching
 
     def _client(self) -> Any:
         client = getattr(self._local, "client", None)
@@ -267,14 +265,17 @@ class StacApiSearch:
         client = self._client()
         for cid in self.collections:
             try:
-                client.get_collection(cid)
-            except Exception:  # noqa: BLE001 - 404 shows as APIError or NotFound depending on version
+                found = client.get_collection(cid) is not None  # None on a 404 (pystac-client >= 0.8)
+            except Exception:  # noqa: BLE001 - other HTTP errors, or a non-collection document
+                found = False
+            if not found:
                 try:
                     have = sorted(c.id for c in client.get_collections())
                 except Exception:  # noqa: BLE001
                     have = []
                 listing = f"; it has: {', '.join(have[:30])}{' ...' if len(have) > 30 else ''}" if have else ""
                 raise SourceError(f"STAC API {self.url}: no collection {cid!r}{suggest(cid, have)}{listing}") from None
+            self.profile.collection(cid)  # one the profile does not cover: fail before searching
 
     def _search_kwargs(self, period: tuple[datetime, datetime] | None,
                        bbox: tuple[float, float, float, float] | None) -> dict[str, Any]:
