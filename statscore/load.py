@@ -77,11 +77,20 @@ def _grid_of(ds: Dataset, bands: Sequence[str]) -> dict[str, Any]:
     doc = ds.metadata_doc
     grids = doc.get("grids") or {}
     meas = doc.get("measurements", {})
+    bands = [_canonical(ds, b) for b in bands]  # plugins may name bands by their aliases (B02 for blue)
     names = {meas[b].get("grid", "default") for b in bands if b in meas} or {"default"}
     best = min(names, key=lambda g: abs(grids[g]["transform"][0]) if g in grids else np.inf)
     if best not in grids:
         raise InputError(f"dataset {ds.id}: no grid {best!r} in its document")
     return grids[best]
+
+
+def _canonical(ds: Dataset, band: str) -> str:
+    """The product's own name of a band asked for by name or alias."""
+    try:
+        return ds.product.canonical_measurement(band)
+    except (KeyError, ValueError):
+        return band
 
 
 def native_geobox(ds: Dataset, bands: Sequence[str], dst: GeoBox, pad_px: int = 16) -> GeoBox:

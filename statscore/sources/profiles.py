@@ -243,9 +243,17 @@ def boa_offset_of(ds: Any) -> tuple[int, tuple[str, ...]] | None:
 
 
 def harmonise(xx: Any, ds: Any) -> Any:
-    """A loaded group (product band names) with ``ds``'s baseline offset removed, if any."""
+    """A loaded group with ``ds``'s baseline offset removed, if any. Its bands may be named by
+    their aliases (what the plugin asked for: ``B02`` for ``blue``)."""
     rule = boa_offset_of(ds)
-    return xx if rule is None else apply_boa_offset(xx, rule[0], rule[1])
+    if rule is None:
+        return xx
+    names = set(rule[1])
+    for b in rule[1]:
+        m = ds.product.measurements.get(b)
+        if m is not None:
+            names.update(m.get("aliases", ()) or ())
+    return apply_boa_offset(xx, rule[0], sorted(names))
 
 
 def apply_boa_offset(xx: Any, offset: int, bands: Sequence[str]) -> Any:

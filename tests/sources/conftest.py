@@ -19,7 +19,7 @@ def es_scenes(tmp_path_factory) -> tuple[Path, list]:
     """Earth-Search ``sentinel-2-l2a`` scenes across the baseline 04.00 change (2022-01-25):
     the later ones carry the +1000 DN offset, as Earth Search serves them."""
     root = tmp_path_factory.mktemp("es")
-    scenes = earth_search_scenes(root / "data", region=ES_REGION, start="2022-01-10", end="2022-02-08", size_px=48,
+    scenes = earth_search_scenes(root / "data", region=ES_REGION, start="2022-01-10", end="2022-02-20", size_px=48,
                                  cloudiness=0.2)
     assert any(s.offset_in_pixels for s in scenes) and not all(s.offset_in_pixels for s in scenes)
     return root, scenes
