@@ -42,6 +42,7 @@ from .errors import InputError
 from .model import Task
 from .plugins import DaySumPlugin, add_sums
 from .sources.profiles import boa_offset_of, harmonise
+from .sources.s3env import access_hint
 
 __all__ = ["load_task_data", "reduce_task", "native_geobox", "DEFAULT_BLOCK_BYTES"]
 
@@ -184,7 +185,8 @@ def _load_group(g: _Group, plugin: Any, dst: GeoBox, pad: int) -> xr.Dataset:
         xx = load_group(g.datasets, g.measurements, gbox, _unpadded(g, plugin, gbox, dst, pad))
     except Exception as e:  # noqa: BLE001 - rasterio/datacube raise many types; name the inputs
         msg = str(e).strip().splitlines()[0] if str(e).strip() else e.__class__.__name__
-        raise InputError(f"cannot read dataset(s) {', '.join(str(d.id) for d in g.datasets)}: {msg}") from None
+        raise InputError(f"cannot read dataset(s) {', '.join(str(d.id) for d in g.datasets)}: {msg}"
+                         f"{access_hint(msg, str(_band_info(g.datasets[0], g.measurements[0].name).uri))}") from None
     xx = harmonise(xx, g.datasets[0])  # Sentinel-2 baseline offset, where the source profile marked it
     xx = xx.rename({m.name: b for b, m in zip(g.bands, g.measurements) if m.name != b})
     xx = plugin.fuser(plugin.native_transform(xx))

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
-__all__ = ["S3ReadSettings", "gdal_options", "configure", "settings_from_cache_config"]
+__all__ = ["S3ReadSettings", "gdal_options", "configure", "settings_from_cache_config", "access_hint"]
 
 RETRY_CODES = "429,500,502,503,504"
 """HTTP statuses GDAL retries (S3's SlowDown is a 503)."""
@@ -89,3 +89,14 @@ def configure(settings: S3ReadSettings, environ: MutableMapping[str, str] | None
 def settings_from_cache_config(config: Mapping[str, Any]) -> S3ReadSettings:
     """The read settings a task cache records (``s3``, from the source profile)."""
     return S3ReadSettings.from_mapping(config.get("s3"))
+
+
+def access_hint(message: str, uri: str) -> str:
+    """What to add to a read error that is S3 refusing access (GDAL says only "HTTP response
+    code: 403"): the object, and the settings that decide access."""
+    if "403" not in message and "AccessDenied" not in message and "credentials" not in message.lower():
+        return ""
+    if not uri.startswith(("s3://", "/vsis3/")):
+        return ""
+    return (f" (access denied on {uri}: a public bucket is read unsigned, AWS_NO_SIGN_REQUEST=YES; a "
+            "requester-pays one needs AWS_REQUEST_PAYER=requester; otherwise the credentials lack s3:GetObject)")
