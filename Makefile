@@ -22,13 +22,15 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 test: $(STAMP) node_modules/.package-lock.json
+	scripts/ensure-debs postgresql-15-postgis-3  # PostGIS for pgstac: the tests' real STAC API
 	scripts/with-postgres $(PY) -m pytest $(PYTEST_ARGS)
 
 demo: $(STAMP)
 	$(PY) -m statscore.demo --out $(DEMO_DIR)
 
 bench: $(STAMP)
-	$(PY) -m benchmarks $(BENCH_ARGS)
+	scripts/ensure-debs postgresql-15-postgis-3
+	scripts/with-postgres $(PY) -m benchmarks $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache build *.egg-info
