@@ -187,7 +187,8 @@ def earth_search_footprint_items(n: int, *, collection: str = "sentinel-2-l2a", 
         x0, y0, x1, y1 = (float(v) for v in bounds[i])
         t = times[i] + "Z"
         name = f"S2A_{tile}_{day}_{ids[i][:4]}_L2A"
-        geom = shapely.set_precision(wgs[i], 1e-6)
+        # Earth Search footprints have tens of vertices, not the hundreds of a densified outline
+        geom = shapely.set_precision(shapely.simplify(wgs[i], 2e-4), 1e-6)
         post = times[i][:10] >= BASELINE_04_START.isoformat()
         assets = {}
         for b in S2_L2A.bands:
