@@ -26,15 +26,16 @@ test: $(STAMP) node_modules/.package-lock.json test-debs images
 	scripts/with-postgres $(PY) -m pytest $(PYTEST_ARGS)
 
 # Debian packages the tests need: headless Chromium + chromedriver open the report page;
-# gcc compiles the model-plugin tests' treelite models
+# gcc compiles the model-plugin tests' treelite models; PostGIS for pgstac (the tests' real STAC API)
 test-debs:
-	scripts/ensure-debs chromium chromium-driver gcc
+	scripts/ensure-debs chromium chromium-driver gcc postgresql-15-postgis-3
 
 demo: $(STAMP)
 	$(PY) -m statscore.demo --out $(DEMO_DIR)
 
 bench: $(STAMP)
-	$(PY) -m benchmarks $(BENCH_ARGS)
+	scripts/ensure-debs postgresql-15-postgis-3
+	scripts/with-postgres $(PY) -m benchmarks $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache build *.egg-info

@@ -99,8 +99,16 @@ class Settings:
     availability_zones: tuple[str, ...] = ()
     nat_gateways: int = 1
     # --- what to compute
-    dataset_source: Literal["stac", "datacube"] = "stac"
-    """Where Enumerate finds datasets: STAC/eo3 documents on S3, or a datacube database."""
+    dataset_source: Literal["stac", "datacube", "stac-api"] = "stac"
+    """Where Enumerate finds datasets: STAC/eo3 documents on S3, a datacube database, or a STAC API."""
+    stac_api_url: str | None = None
+    """``stac-api``: the API, e.g. ``https://earth-search.aws.element84.com/v1`` (reached through the NAT)."""
+    collections: tuple[str, ...] = ()
+    """``stac-api``: the collections searched, e.g. ``("sentinel-2-l2a",)``."""
+    profile: str = "earth-search-s2-l2a"
+    """``stac-api``: the source profile (``statscore.sources.profiles``): band aliases, S3 access, harmonisation."""
+    stac_filter: dict[str, Any] | None = None
+    """``stac-api``: an optional CQL2-JSON filter of the search."""
     stac_location: str | None = None
     """``stac``: an s3:// glob of STAC items / eo3 documents, e.g. ``s3://bucket/s2/**/*.stac-item.json``."""
     db_secret_arn: str | None = None
@@ -157,7 +165,8 @@ class Settings:
         for k in data:
             if k not in names:
                 raise ConfigError(f"context {CONTEXT_KEY!r}: unknown setting {k!r}{suggest(k, names)}")
-        for k in ("instance_types", "private_subnet_ids", "availability_zones", "input_buckets", "input_kms_key_arns"):
+        for k in ("instance_types", "private_subnet_ids", "availability_zones", "input_buckets", "input_kms_key_arns",
+                  "collections"):
             if k in data and data[k] is not None:
                 data[k] = tuple(data[k])
         s = cls(**data)
@@ -200,8 +209,12 @@ class Settings:
             raise bad("function_timeout_minutes", "must be 1..15 (Lambda)")
         if not 128 <= self.function_memory_mib <= 10_240:
             raise bad("function_memory_mib", "must be 128..10240 (Lambda)")
-        if self.dataset_source not in ("stac", "datacube"):
-            raise bad("dataset_source", "must be 'stac' or 'datacube'")
+        if self.dataset_source not in ("stac", "datacube", "stac-api"):
+            raise bad("dataset_source", "must be 'stac', 'datacube' or 'stac-api'")
+        if self.dataset_source == "stac-api" and not (self.stac_api_url or "").startswith(("https://", "http://")):
+            raise bad("stac_api_url", "dataset_source 'stac-api' needs the http(s) URL of a STAC API")
+        if self.dataset_source == "stac-api" and not self.collections:
+            raise bad("collections", "dataset_source 'stac-api' needs the collections to search")
         if self.dataset_source == "stac" and not (self.stac_location or "").startswith("s3://"):
             raise bad("stac_location", "dataset_source 'stac' needs an s3:// location of STAC/eo3 documents")
         if self.dataset_source == "datacube" and not (self.db_secret_arn or "").startswith("arn:"):

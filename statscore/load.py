@@ -42,6 +42,8 @@ from .errors import InputError
 from .model import Task
 from .plugins import DaySumPlugin, add_sums
 from .stages import stage
+from .sources.profiles import boa_offset_of, harmonise
+from .sources.s3env import access_hint
 
 __all__ = ["load_task_data", "reduce_task", "native_geobox", "DEFAULT_BLOCK_BYTES"]
 
@@ -77,11 +79,20 @@ def _grid_of(ds: Dataset, bands: Sequence[str]) -> dict[str, Any]:
     doc = ds.metadata_doc
     grids = doc.get("grids") or {}
     meas = doc.get("measurements", {})
+    bands = [_canonical(ds, b) for b in bands]  # plugins may name bands by their aliases (B02 for blue)
     names = {meas[b].get("grid", "default") for b in bands if b in meas} or {"default"}
     best = min(names, key=lambda g: abs(grids[g]["transform"][0]) if g in grids else np.inf)
     if best not in grids:
         raise InputError(f"dataset {ds.id}: no grid {best!r} in its document")
     return grids[best]
+
+
+def _canonical(ds: Dataset, band: str) -> str:
+    """The product's own name of a band asked for by name or alias."""
+    try:
+        return ds.product.canonical_measurement(band)
+    except (KeyError, ValueError):
+        return band
 
 
 def native_geobox(ds: Dataset, bands: Sequence[str], dst: GeoBox, pad_px: int = 16) -> GeoBox:
@@ -141,13 +152,14 @@ def _groups(task: Task, plugin: Any) -> list[_Group]:
     if not task.datasets:
         raise InputError(f"task {task.tile_index}: no datasets")
     bands = list(plugin.input_bands)
-    keyed: dict[tuple[np.datetime64, str], list[Dataset]] = defaultdict(list)
+    keyed: dict[tuple[np.datetime64, str, Any], list[Dataset]] = defaultdict(list)
     for ds in task.datasets:
         day = (np.datetime64(solar_day(ds), "D") if plugin.group_by == "solar_day"
                else np.datetime64(ds.center_time.replace(tzinfo=None), "us"))
-        keyed[(day, str(ds.crs))].append(ds)
+        # datasets of one day that need another baseline offset load apart, and fuse on the tile
+        keyed[(day, str(ds.crs), boa_offset_of(ds))].append(ds)
     out = []
-    for (day, _), dss in sorted(keyed.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+    for (day, _, _), dss in sorted(keyed.items(), key=lambda kv: (kv[0][0], kv[0][1], str(kv[0][2]))):
         missing = [b for b in bands if not all(b in _names(ds) for ds in dss)]
         if missing:
             bad = next(ds for ds in dss if not all(b in _names(ds) for b in missing))
@@ -175,7 +187,9 @@ def _load_group(g: _Group, plugin: Any, dst: GeoBox, pad: int) -> xr.Dataset:
             xx = load_group(g.datasets, g.measurements, gbox, _unpadded(g, plugin, gbox, dst, pad))
     except Exception as e:  # noqa: BLE001 - rasterio/datacube raise many types; name the inputs
         msg = str(e).strip().splitlines()[0] if str(e).strip() else e.__class__.__name__
-        raise InputError(f"cannot read dataset(s) {', '.join(str(d.id) for d in g.datasets)}: {msg}") from None
+        raise InputError(f"cannot read dataset(s) {', '.join(str(d.id) for d in g.datasets)}: {msg}"
+                         f"{access_hint(msg, str(_band_info(g.datasets[0], g.measurements[0].name).uri))}") from None
+    xx = harmonise(xx, g.datasets[0])  # Sentinel-2 baseline offset, where the source profile marked it
     xx = xx.rename({m.name: b for b, m in zip(g.bands, g.measurements) if m.name != b})
     with stage("mask"):
         xx = plugin.native_transform(xx)

@@ -36,7 +36,7 @@ BATCH_ARRAY_MIN = 2
 """AWS Batch array jobs have at least 2 children."""
 BATCH_ARRAY_MAX = 10_000
 """... and at most 10,000."""
-DATASET_SOURCES = ("stac", "datacube")
+DATASET_SOURCES = ("stac", "datacube", "stac-api")
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,8 @@ class RunSettings:
     dataset_source: str = "stac"
     stac_location: str = ""
     db_secret_arn: str = ""
+    stac_api: dict[str, Any] = field(default_factory=dict)
+    """``stac-api``: url, collections, profile, filter (STAC_API_URL, STAC_COLLECTIONS, SOURCE_PROFILE, STAC_FILTER)."""
     tasks_per_worker: int = 20
     array_size_cap: int = 500
     verify_max_rounds: int = 2
@@ -96,6 +98,7 @@ class RunSettings:
                    grid=env.get("GRID", cls.grid), frequency=env.get("FREQUENCY", cls.frequency),
                    input_products=env.get("INPUT_PRODUCTS", ""), dataset_source=source,
                    stac_location=env.get("STAC_LOCATION", ""), db_secret_arn=env.get("DB_SECRET_ARN", ""),
+                   stac_api=_stac_api_env(env) if source == "stac-api" else {},
                    tasks_per_worker=_env_int(env, "TASKS_PER_WORKER", 20, 1),
                    array_size_cap=_env_int(env, "ARRAY_SIZE_CAP", 500, BATCH_ARRAY_MIN, BATCH_ARRAY_MAX),
                    verify_max_rounds=_env_int(env, "VERIFY_MAX_ROUNDS", 2, 0),
@@ -124,6 +127,18 @@ def _ssm_parameter(name: str) -> str:
         return boto3.client("ssm").get_parameter(Name=name)["Parameter"]["Value"]
     except (BotoCoreError, ClientError) as e:
         raise ConfigError(f"environment: RUN_CONFIG_PARAMETER {name!r} cannot be read ({e})") from None
+
+
+def _stac_api_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """The ``stac-api`` source's settings from the environment (the CDK stack sets them)."""
+    if not env.get("STAC_API_URL") or not env.get("STAC_COLLECTIONS"):
+        raise ConfigError("environment: DATASET_SOURCE=stac-api needs STAC_API_URL and STAC_COLLECTIONS")
+    try:
+        flt = json.loads(env.get("STAC_FILTER") or "{}")
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"environment: STAC_FILTER is not JSON ({e})") from None
+    return {"url": env["STAC_API_URL"], "collections": [c for c in env["STAC_COLLECTIONS"].split(",") if c],
+            "profile": env.get("SOURCE_PROFILE", "earth-search-s2-l2a"), "filter": flt or None}
 
 
 def _env_int(env: Mapping[str, str], key: str, default: int, lo: int, hi: int | None = None) -> int:
@@ -251,7 +266,15 @@ def _plan(run_id: str, req: RunRequest, cfg: RunSettings, workdir: str, log: Cal
 
     # STAC/eo3 documents name their product: the location is the input
     products = req.input_products or (cfg.stac_location if cfg.dataset_source == "stac" else cfg.input_products)
-    if not products:
+    stac = None
+    if cfg.dataset_source == "stac-api" and not req.input_products:  # the same planner as save-tasks --stac-api
+        from .plan import StacApiQuery
+
+        a = cfg.stac_api
+        stac = StacApiQuery(url=a["url"], collections=tuple(a["collections"]), profile=a["profile"],
+                            stac_filter=a.get("filter"))
+        products = ""
+    if not products and stac is None:
         need = "STAC_LOCATION" if cfg.dataset_source == "stac" else "INPUT_PRODUCTS"
         raise ConfigError(f"environment: {need} not set (dataset_source {cfg.dataset_source}), "
                           "and the execution input names no input_products")
@@ -261,7 +284,7 @@ def _plan(run_id: str, req: RunRequest, cfg: RunSettings, workdir: str, log: Cal
     name = f"{parse_grid(cfg.grid)[0]}_{req.temporal_range.short if req.temporal_range else 'all'}.db"
     result = save_tasks(SaveTasksRequest(output=os.path.join(workdir, name), grid=cfg.grid, input_products=products,
                                          frequency=req.frequency or cfg.frequency, temporal_range=req.temporal_range,
-                                         tiles=req.tiles), log=log)
+                                         tiles=req.tiles, stac=stac), log=log)
     return result.files[0] if result.tasks else None
 
 

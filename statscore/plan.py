@@ -29,7 +29,7 @@ from .sources import InputProducts, parse_input_products
 from .summary import period_geojson, write_csv, write_geojson
 from .task import TileRange
 
-__all__ = ["SaveTasksRequest", "SaveTasksResult", "save_tasks", "output_paths"]
+__all__ = ["SaveTasksRequest", "StacApiQuery", "SaveTasksResult", "save_tasks", "output_paths"]
 
 Progress = Callable[[str, int, "int | None"], None]
 """``progress(stage, done, total)``: stage is 'datasets' or 'binning'."""
@@ -52,17 +52,56 @@ class SaveTasksRequest:
     complevel: int = 6
     overwrite: bool = False
     env: str | None = None
+    stac: StacApiQuery | None = None
+    """Search a STAC API instead of ``input_products`` (see ``statscore.sources.stac_api``)."""
+    profile: str | None = None
+    """Source profile of STAC item documents among ``input_products`` (``--profile`` without ``--stac-api``)."""
+
+    @property
+    def source_profile(self) -> str | None:
+        return self.stac.profile if self.stac is not None else self.profile
 
     def validate(self) -> None:
         parse_grid(self.grid)
         freq = check_frequency(self.frequency)
         if self.temporal_range is None and freq in NEEDS_TEMPORAL_RANGE:
             raise ConfigError(f"frequency {freq!r} needs --temporal-range or --year")
-        parse_input_products(self.input_products)
+        if self.stac is not None:
+            if self.input_products:
+                raise ConfigError("use one of --stac-api or --input-products, not both")
+            self.stac.validate()
+        else:
+            parse_input_products(self.input_products)
         if not self.output.endswith(".db"):
             raise ConfigError(f"output {self.output!r}: the task cache name must end in .db")
         if cache_exists(self.output) and not self.overwrite:
             raise OutputExistsError(f"{self.output} already exists; pass --overwrite to replace it")
+
+
+@dataclass(frozen=True)
+class StacApiQuery:
+    """``--stac-api URL --collections A,B --profile NAME [--stac-filter CQL2-JSON]``."""
+
+    url: str
+    collections: tuple[str, ...]
+    profile: str
+    stac_filter: dict[str, Any] | None = None
+    threads: int = 4
+
+    def validate(self) -> None:
+        if not self.collections:
+            raise ConfigError("--stac-api needs --collections NAME[,NAME]")
+        if not self.profile:
+            raise ConfigError("--stac-api needs --profile NAME (or a profile YAML file)")
+        if not self.url.startswith(("http://", "https://")):
+            raise ConfigError(f"--stac-api {self.url!r}: not an http(s) URL")
+        if self.stac_filter is not None and not isinstance(self.stac_filter, dict):
+            raise ConfigError("--stac-filter must be a CQL2-JSON object")
+
+    @property
+    def product(self) -> str:
+        """The ``query.product`` recorded in the cache: the collections, union."""
+        return "-".join(self.collections)
 
 
 @dataclass
@@ -114,6 +153,9 @@ def _query_datasets(req: SaveTasksRequest, inputs: InputProducts, gs, on_doc: Ca
     timeless.update(n for n in req.ignore_time if n in inputs.names)
     time_q = req.temporal_range.dc_query(pad_days=0.6) if req.temporal_range else {}
     t0, t1 = time_q.get("time", (None, None))
+    if req.stac is not None:
+        yield from _stac_datasets(req, gs, on_doc, time_q.get("time"))
+        return
     by_time = set(inputs.entries) - set(req.ignore_time)
 
     if inputs.names:
@@ -139,6 +181,11 @@ def _query_datasets(req: SaveTasksRequest, inputs: InputProducts, gs, on_doc: Ca
         from .sources.files import FileDatasets, expand_location
 
         files = FileDatasets()
+        if req.profile:
+            from .sources.profiles import load_profile
+            from .sources.stac_api import ItemConverter
+
+            files.stac_converter = ItemConverter(load_profile(req.profile))
         for loc in inputs.locations:
             for ds in files.stream(expand_location(loc), on_doc):
                 if loc not in by_time:
@@ -150,11 +197,35 @@ def _query_datasets(req: SaveTasksRequest, inputs: InputProducts, gs, on_doc: Ca
                 yield ds
 
 
+def _tiles_bbox(gs, tiles: TileRange) -> tuple[float, float, float, float]:
+    """The lon/lat bounding box of a tile range (densified, so curved edges are covered)."""
+    from odc.geo import Geometry
+
+    t = tiles
+    ax0, ay0, _, _ = tile_bounds(gs, t.x0, t.y0)
+    _, _, ax1, ay1 = tile_bounds(gs, t.x1 - 1, t.y1 - 1)
+    box = shapely.box(min(ax0, ax1), min(ay0, ay1), max(ax0, ax1), max(ay0, ay1))
+    x0, y0, x1, y1 = Geometry(box, crs=gs.crs).to_crs("EPSG:4326", resolution=1000).boundingbox
+    return (x0, y0, x1, y1)
+
+
+def _stac_datasets(req: SaveTasksRequest, gs, on_doc: Callable[[], None], time_range) -> Iterator[Dataset]:
+    """Datasets of a STAC API search over the (padded) period and the tiles' box."""
+    from .sources.profiles import load_profile
+    from .sources.stac_api import StacApiSearch
+
+    q = req.stac
+    assert q is not None
+    search = StacApiSearch(q.url, q.collections, load_profile(q.profile), stac_filter=q.stac_filter, threads=q.threads)
+    bbox = _tiles_bbox(gs, req.tiles) if req.tiles is not None else None
+    yield from search.datasets(time_range, bbox, on_doc)
+
+
 def save_tasks(req: SaveTasksRequest, progress: Progress | None = None, log: Callable[[str], None] = lambda m: None) -> SaveTasksResult:
     """Plan tasks and write the cache, CSV and GeoJSONs; nothing is written if no dataset is found."""
     req.validate()
     grid_name, gs = parse_grid(req.grid)
-    inputs = parse_input_products(req.input_products)
+    inputs = parse_input_products(req.input_products) if req.stac is None else InputProducts(())
     tick = progress or (lambda *a: None)
     seen = [0]
 
@@ -181,7 +252,16 @@ def save_tasks(req: SaveTasksRequest, progress: Progress | None = None, log: Cal
         config["tiles"] = [[req.tiles.x0, req.tiles.x1], [req.tiles.y0, req.tiles.y1]]
     if req.temporal_range is not None:
         config["temporal_range"] = req.temporal_range.short
-    config["query"] = {"product": str(inputs), **({"time": [t.isoformat() for t in req.temporal_range.dc_query(0.6)["time"]]}
+    if req.stac is not None:
+        config["stac_api"] = {"url": req.stac.url, "collections": list(req.stac.collections), "profile": req.stac.profile,
+                              **({"filter": req.stac.stac_filter} if req.stac.stac_filter else {})}
+    if req.source_profile:
+        from .sources.profiles import load_profile
+
+        access = load_profile(req.source_profile).s3  # how the workers read the inputs (statscore.sources.s3env)
+        config["source_profile"] = req.source_profile
+        config["s3"] = {"unsigned": access.unsigned, "requester_pays": access.requester_pays}
+    config["query"] = {"product": str(inputs) if req.stac is None else req.stac.product, **({"time": [t.isoformat() for t in req.temporal_range.dc_query(0.6)["time"]]}
                                                   if req.temporal_range else {})}
 
     tmp = f"{req.output}.tmp-{os.getpid()}"

@@ -25,6 +25,7 @@ from odc.geo.gridspec import GridSpec
 
 from .cache import cache_config, cache_tasks, open_cache
 from .config import RunConfig
+from .sources import s3env
 from .errors import ConfigError, InputError, StatsError
 from .model import OutputProduct, Task
 from .period import Period
@@ -88,6 +89,7 @@ class TaskReader:
         self.path = path
         self.cache = open_cache(path)
         self.config = cache_config(self.cache)
+        s3env.configure(s3env.settings_from_cache_config(self.config))  # GDAL's S3 reads, before any open
         self.grid: str = self.config["grid"]
         self.gridspec: GridSpec = self.cache.grids[self.grid]
         self.tasks = cache_tasks(self.cache)

@@ -8,13 +8,13 @@ import click
 
 from ..errors import ConfigError
 from ..period import Period
-from ..plan import SaveTasksRequest, save_tasks
+from ..plan import SaveTasksRequest, StacApiQuery, save_tasks
 from ..task import parse_tile_range
 from . import main
 from ._common import load_config, progress_display
 
 CONFIG_KEYS = ("grid", "frequency", "complevel", "overwrite", "gqa", "input_products", "dataset_filter",
-               "ignore_time", "optional_products")
+               "ignore_time", "optional_products", "stac_api", "collections", "profile", "stac_filter")
 
 
 @main.command("save-tasks")
@@ -33,14 +33,23 @@ CONFIG_KEYS = ("grid", "frequency", "complevel", "overwrite", "gqa", "input_prod
 @click.option("--optional-products", multiple=True, help="Products that may be missing from a fused group.")
 @click.option("--config", "config_path", help="YAML file with any of the options above (CLI wins).")
 @click.option("--input-products", default="", help="Products a-b (union) or a+b (fusion), or paths/globs/URLs of STAC items or eo3 documents.")
+@click.option("--stac-api", help="Search this STAC API instead of --input-products, e.g. "
+              "https://earth-search.aws.element84.com/v1.")
+@click.option("--collections", help="STAC collections to search, comma-separated (with --stac-api).")
+@click.option("--profile", help="Source profile of the STAC items (from --stac-api or --input-products): "
+              "earth-search-s2-l2a, dea-ard, usgs-c2l2, planetary-computer-s2, or a profile YAML file.")
+@click.option("--stac-filter", help='CQL2-JSON filter of the search, e.g. {"op": "<=", "args": '
+              '[{"property": "eo:cloud_cover"}, 80]}.')
 @click.argument("output", default="")
 def save_tasks_cmd(grid, year, temporal_range, frequency, env, complevel, overwrite, tiles, gqa, dataset_filter,
-                   ignore_time, optional_products, config_path, input_products, output) -> None:
+                   ignore_time, optional_products, config_path, input_products, stac_api, collections, profile,
+                   stac_filter, output) -> None:
     """Find datasets and bin them into tasks: OUTPUT.db, OUTPUT.csv, OUTPUT-<period>.geojson."""
     cfg = load_config(config_path, CONFIG_KEYS, "save-tasks")
     cli = {"grid": grid, "frequency": frequency, "complevel": complevel, "overwrite": overwrite, "gqa": gqa,
            "input_products": input_products or None, "dataset_filter": dataset_filter,
-           "ignore_time": ignore_time or None, "optional_products": optional_products or None}
+           "ignore_time": ignore_time or None, "optional_products": optional_products or None,
+           "stac_api": stac_api, "collections": collections, "profile": profile, "stac_filter": stac_filter}
     cfg.update({k: v for k, v in cli.items() if v is not None})
 
     if year is not None and temporal_range is not None:
@@ -57,8 +66,9 @@ def save_tasks_cmd(grid, year, temporal_range, frequency, env, complevel, overwr
         raise ConfigError("--dataset-filter must be a JSON object of search terms")
 
     products = cfg.get("input_products") or ""
+    stac = _stac_query(cfg)
     if not output:
-        stem = products.replace("/", "_").replace("*", "").replace(":", "").strip("_") or "tasks"
+        stem = (stac.product if stac else products).replace("/", "_").replace("*", "").replace(":", "").strip("_") or "tasks"
         output = f"{stem}_{period.short if period else 'all'}.db"
     req = SaveTasksRequest(
         output=output,
@@ -74,6 +84,8 @@ def save_tasks_cmd(grid, year, temporal_range, frequency, env, complevel, overwr
         complevel=int(cfg.get("complevel") or 6),
         overwrite=bool(cfg.get("overwrite")),
         env=env,
+        stac=stac,
+        profile=None if stac else (cfg.get("profile") or None),
     )
     with progress_display() as progress:
         result = save_tasks(req, progress=progress, log=lambda m: click.echo(m, err=True))
@@ -88,3 +100,24 @@ def save_tasks_cmd(grid, year, temporal_range, frequency, env, complevel, overwr
                f"periods {', '.join(result.periods)}")
     for f in result.files:
         click.echo(f"  wrote {f}")
+
+
+def _stac_query(cfg: dict) -> StacApiQuery | None:
+    """``--stac-api`` with its collections, profile and CQL2-JSON filter, or None."""
+    url = cfg.get("stac_api")
+    if not url:
+        for k in ("collections", "stac_filter"):
+            if cfg.get(k):
+                raise ConfigError(f"--{k.replace('_', '-')} needs --stac-api")
+        return None
+    colls = cfg.get("collections") or ()
+    if isinstance(colls, str):
+        colls = [c.strip() for c in colls.split(",") if c.strip()]
+    flt = cfg.get("stac_filter")
+    if isinstance(flt, str):
+        try:
+            flt = json.loads(flt)
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"--stac-filter {flt!r}: not valid JSON ({e.msg})") from None
+    return StacApiQuery(url=str(url), collections=tuple(str(c) for c in colls), profile=str(cfg.get("profile") or ""),
+                        stac_filter=flt)

@@ -124,6 +124,8 @@ class FileDatasets:
         self.products: dict[str, Product] = {}
         self._stac_products: dict[str, Product] = {}
         self._stac_first: dict[str, str] = {}
+        self.stac_converter: Any = None
+        """A :class:`statscore.sources.stac_api.ItemConverter` when a source profile reads the items."""
 
     def _metadata_type(self):
         if self._eo3_type is None:
@@ -176,6 +178,10 @@ class FileDatasets:
             self.add_metadata_type(doc, url)
             return None
         if kind == "stac":
+            if self.stac_converter is not None:
+                ds = self.stac_converter.dataset(doc, url, self_href=_as_uri(url))
+                self.products.setdefault(ds.product.name, ds.product)
+                return ds
             return self._from_stac(doc, url)
         if kind == "eo3":
             return self._from_eo3(doc, url)

@@ -29,7 +29,7 @@ def test_settings_from_the_stack_environment():
     ({**BASE, "VERIFY_MAX_ROUNDS": "-1"}, "environment: VERIFY_MAX_ROUNDS=-1 must be at least 0"),
     ({**BASE, "RUN_CONFIG": "{plugin: pq"}, "environment: RUN_CONFIG is not JSON"),
     ({**BASE, "RUN_CONFIG": "[1]"}, "environment: RUN_CONFIG must be a JSON object"),
-    ({**BASE, "DATASET_SOURCE": "stack"}, "DATASET_SOURCE='stack' is not one of stac, datacube (did you mean 'stac'?)"),
+    ({**BASE, "DATASET_SOURCE": "stack"}, "DATASET_SOURCE='stack' is not one of stac, datacube, stac-api (did you mean 'stac'?)"),
 ])
 def test_bad_environment_is_one_line_naming_the_variable(env, message):
     with pytest.raises(ConfigError) as e:

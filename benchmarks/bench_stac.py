@@ -1,0 +1,173 @@
+"""Real data in: planning from a STAC API, and reading the inputs from S3.
+
+Against a real STAC API on 127.0.0.1 (stac-fastapi-pgstac on the local PostgreSQL, loaded
+with pypgstac; ``benchmarks.stac_server``) and a moto S3 server in its own process:
+
+1. **Planning throughput**: ``save-tasks --stac-api`` over ``N_SMALL`` Earth-Search-style
+   items, items/s, against ``save-tasks --input-products`` over the same items as files.
+2. **S3-read task time**: one gm-s2 task read through GDAL's /vsis3/ (unsigned, from a
+   moto bucket over HTTP) against the same task from local files.
+3. **Enumerate a continent-year**: ``N_CONTINENT`` (300,000) items on ``au_extended_s2_20``
+   (a year of Sentinel-2 over Australia is ~120,000-150,000 scenes; 300,000 is both
+   satellites over the extended grid with margin), generated from synthetic footprints (no
+   pixels) and bulk-loaded with pypgstac; ``save-tasks --stac-api`` for the year in a fresh
+   process: wall time and peak resident memory against Lambda's 15 minutes and 10,240 MB.
+
+``python -m benchmarks --quick stac`` uses 2,000 and 20,000 items. ``STATSCORE_BENCH_STAC_ITEMS``
+sets the continental count.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+N_SMALL = 5_000
+N_CONTINENT = 300_000
+GRID = "au_extended_s2_20"
+LAMBDA_SECONDS = 15 * 60
+LAMBDA_MB = 10_240
+COLLECTION = "sentinel-2-l2a"
+PROFILE = "earth-search-s2-l2a"
+
+
+def _admin_url() -> str:
+    return os.environ.get("STATSCORE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+_MEASURED = """
+import atexit, sys
+out_path = sys.argv[1]
+def _peak():  # entry() ends with os._exit after the exit handlers: this is one of them
+    with open('/proc/self/status') as f:
+        hwm = [l for l in f if l.startswith('VmHWM:')][0].split()[1]
+    with open(out_path, 'w') as out:
+        out.write(hwm)
+atexit.register(_peak)
+sys.argv = ['odc-stats'] + sys.argv[2:]
+from statscore.cli import entry
+entry()
+"""
+
+
+def _timed(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float, subprocess.CompletedProcess]:
+    """Wall seconds and peak resident memory (MB, the process's VmHWM) of ``odc-stats ARGS`` in a
+    fresh process, as a Lambda or Batch job would run it."""
+    with tempfile.NamedTemporaryFile("r", suffix=".hwm") as hwm:
+        t0 = time.perf_counter()
+        r = subprocess.run([sys.executable, "-c", _MEASURED, hwm.name, *args], capture_output=True, text=True, env=env)
+        seconds = time.perf_counter() - t0
+        if r.returncode != 0:
+            raise RuntimeError(f"odc-stats {' '.join(args[:2])} failed: {r.stderr[-2000:]}")
+        text = Path(hwm.name).read_text().strip()
+    return seconds, (int(text) / 1024 if text else float("nan")), r
+
+
+def _plan_api(url: str, year: int, out: Path) -> tuple[float, float, int]:
+    s, mb, r = _timed(["save-tasks", "--stac-api", url, "--collections", COLLECTION,
+                       "--profile", PROFILE, "--grid", GRID, "--year", str(year), "--frequency", "annual", str(out)])
+    return s, mb, int(r.stdout.split(" datasets", 1)[0].replace(",", ""))
+
+
+def throughput(server, n: int, tmp: Path) -> None:
+    """Items/s planning from the API and from files of the same items."""
+    from statscore.sampledata.earthsearch import earth_search_footprint_items
+
+    items = list(earth_search_footprint_items(n, collection=COLLECTION, start="2019-01-01"))
+    folder = tmp / "items"
+    folder.mkdir()
+    for it in items:
+        (folder / f"{it['id']}.json").write_text(json.dumps(it))
+    from benchmarks.stac_server import collection_doc
+
+    _load(server, [collection_doc(COLLECTION)], items)
+    api_s, api_mb, got = _plan_api(server.url, 2019, tmp / "api.db")
+    files_s, files_mb, _ = _timed(["save-tasks", "--profile", PROFILE, "--input-products",
+                                   f"{folder}/*.json", "--grid", GRID, "--year", "2019", str(tmp / "files.db")])
+    print(f"planning {got:,d} items: STAC API {api_s:.1f} s ({got / api_s:,.0f} items/s, peak {api_mb:,.0f} MB); "
+          f"item files {files_s:.1f} s ({got / files_s:,.0f} items/s); API/files time ratio {api_s / files_s:.2f}")
+
+
+def _load(server, collections, items) -> float:
+    t0 = time.perf_counter()
+    server.load(collections, items)
+    return time.perf_counter() - t0
+
+
+def s3_read(tmp: Path) -> None:
+    """One gm-s2 task from local files and from a moto bucket over /vsis3/ (unsigned)."""
+    import boto3
+
+    from benchmarks.bench_enumerate import AWS_ENV, MotoServer
+    from statscore.sampledata.earthsearch import earth_search_scenes
+
+    data = tmp / "scenes"
+    scenes = earth_search_scenes(data, region=(146.6, -36.6, 147.4, -36.0), start="2022-02-01", end="2022-03-15",
+                                 size_px=256, cloudiness=0.2)
+    moto = MotoServer.start()
+    try:
+        env = {**os.environ, **AWS_ENV, "AWS_ENDPOINT_URL": moto.endpoint}
+        s3 = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                   region_name="us-east-1").client("s3", endpoint_url=moto.endpoint)
+        s3.create_bucket(Bucket="bench-cogs")
+        items = tmp / "s3items"
+        items.mkdir()
+        for sc in scenes:
+            it = json.loads(json.dumps(sc.item))
+            for a in it["assets"].values():
+                key = str(Path(a["href"]).relative_to(data))
+                s3.upload_file(a["href"], "bench-cogs", key, ExtraArgs={"ACL": "public-read"})
+                a["href"] = f"https://bench-cogs.s3.us-west-2.amazonaws.com/{key}"
+            (items / f"{it['id']}.json").write_text(json.dumps(it))
+        plan = ["--grid", "au_extended_s2_20", "--temporal-range", "2022-02--P2M", "--frequency", "all",
+                "--profile", PROFILE]
+        _timed(["save-tasks", *plan, "--input-products", f"{data}/**/*_L2A.json", str(tmp / "local.db")])
+        _timed(["save-tasks", *plan, "--input-products", f"{items}/*.json", str(tmp / "s3.db")])
+        noauth = {k: v for k, v in env.items() if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+        t_local, _, _ = _timed(["run", str(tmp / "local.db"), "0", "--plugin", "gm-s2", "--location",
+                                (tmp / "out-local").as_uri()])
+        t_s3, _, _ = _timed(["run", str(tmp / "s3.db"), "0", "--plugin", "gm-s2", "--location",
+                             (tmp / "out-s3").as_uri()], env=noauth)
+        print(f"gm-s2 task of {len(scenes)} scenes (256 px): local files {t_local:.1f} s, /vsis3/ from moto over HTTP "
+              f"{t_s3:.1f} s (ratio {t_s3 / t_local:.2f}; whole process, imports included)")
+    finally:
+        moto.stop()
+
+
+def continent(server, n: int, tmp: Path) -> None:
+    """Enumerate a continent-year from the API, against Lambda's limits."""
+    from benchmarks.stac_server import collection_doc
+    from statscore.sampledata.earthsearch import earth_search_footprint_items
+
+    t0 = time.perf_counter()
+    items = earth_search_footprint_items(n, collection=COLLECTION, start="2021-01-01")
+    load_s = _load(server, [collection_doc(COLLECTION)], items)
+    print(f"generated and bulk-loaded {n:,d} items in {load_s:.0f} s ({time.perf_counter() - t0:.0f} s in all)")
+    seconds, mb, got = _plan_api(server.url, 2021, tmp / "continent.db")
+    fits = seconds < LAMBDA_SECONDS and mb < LAMBDA_MB
+    print(f"enumerate a continent-year from the STAC API: {got:,d} items in {seconds:.0f} s ({got / seconds:,.0f} items/s), "
+          f"peak RSS {mb:,.0f} MB; Lambda allows {LAMBDA_SECONDS} s and {LAMBDA_MB:,d} MB: "
+          f"{'fits' if fits else 'does NOT fit'} ({seconds / LAMBDA_SECONDS:.0%} of the time, {mb / LAMBDA_MB:.0%} of the memory)")
+
+
+def main(quick: bool = False) -> None:
+    from benchmarks.stac_server import StacServer
+
+    n_small = 2_000 if quick else N_SMALL
+    n_big = int(os.environ.get("STATSCORE_BENCH_STAC_ITEMS") or (20_000 if quick else N_CONTINENT))
+    with tempfile.TemporaryDirectory(prefix="bench-stac-") as d:
+        tmp = Path(d)
+        with StacServer(_admin_url()) as server:
+            (tmp / "small").mkdir()
+            throughput(server, n_small, tmp / "small")
+        s3_tmp = tmp / "s3"
+        s3_tmp.mkdir()
+        s3_read(s3_tmp)
+        with StacServer(_admin_url()) as server:
+            (tmp / "big").mkdir()
+            continent(server, n_big, tmp / "big")
