@@ -6,28 +6,45 @@ STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo-output
 PYTEST_ARGS ?=
 
-.PHONY: all venv test demo bench clean synth
+.PHONY: all venv test-env test demo bench clean synth
 
 all: test
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
-	$(PY) -m pip install --quiet --no-deps odc-stats==1.9.14
-	# odc-stats installs a console script of the same name: put ours back
-	$(PY) -m pip install --quiet --no-deps --force-reinstall -e .
+	$(PY) -m pip install --quiet -e .
 	@touch $@
 
+# The product alone: what a user installs (`odc-stats` on PATH is ours, `import odc.stats` fails).
 venv: $(STAMP)
 
-test: $(STAMP) node_modules/.package-lock.json
+# Tests and benchmarks compare us with odc-stats 1.9.14 (and its odc-algo 1.2.2 and geomad
+# 1.0.0). They are test references, not dependencies: a user's venv must not have them, and
+# odc-stats' console script has our command's name. So they go, without their dependencies,
+# into their own folder $(REFERENCE) that is on sys.path only inside pytest and benchmarks
+# (tests/conftest.py, benchmarks/_reference.py) and on PYTHONPATH for a reference
+# `python -m odc.stats` process; their runtime libraries come with the `test` extra.
+# (`pip install odc-stats==1.9.14` also fails: it pins a certifi release PyPI does not have.)
+REFERENCE := $(VENV)/reference
+TEST_STAMP := $(VENV)/.installed-test
+REFERENCE_PKGS := odc-stats==1.9.14 odc-algo==1.2.2 geomad==1.0.0
+
+$(TEST_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install --quiet -e '.[test]'
+	rm -rf $(REFERENCE)
+	$(PY) -m pip install --quiet --no-deps --target $(REFERENCE) $(REFERENCE_PKGS)
+	@touch $@
+
+test-env: $(TEST_STAMP)
+
+test: $(TEST_STAMP) node_modules/.package-lock.json
 	scripts/with-postgres $(PY) -m pytest $(PYTEST_ARGS)
 
 demo: $(STAMP)
 	$(PY) -m statscore.demo --out $(DEMO_DIR)
 
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(PY) -m benchmarks $(BENCH_ARGS)
 
 clean:
@@ -37,5 +54,9 @@ clean:
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
-synth: $(STAMP) node_modules/.package-lock.json
+$(VENV)/.installed-deploy: $(STAMP) pyproject.toml
+	$(PY) -m pip install --quiet -e '.[deploy]'
+	@touch $@
+
+synth: $(VENV)/.installed-deploy node_modules/.package-lock.json
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 CDK_DISABLE_VERSION_CHECK=1 npx --no-install cdk synth --quiet

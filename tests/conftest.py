@@ -13,6 +13,17 @@ import pytest
 DATA = Path(__file__).parent / "data"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """odc-stats 1.9.14, odc-algo and geomad (test references, kept out of the product's
+    venv) become importable here; without them the run stops at once with the fix."""
+    from benchmarks._reference import ReferenceMissing, use_reference
+
+    try:
+        use_reference()
+    except ReferenceMissing as e:
+        raise pytest.UsageError(str(e)) from None
+
+
 @pytest.fixture
 def ls8_cache(tmp_path: Path) -> Path:
     """odc-stats' own Landsat 8 cache: 2,470 real ARD documents, 1,487 tasks on au-30."""
