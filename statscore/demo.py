@@ -88,7 +88,6 @@ def main(argv: list[str] | None = None) -> int:
 
     chosen = _busiest_block(planned.plan.tasks, planned.plan.members, args.tiles)
     reader = TaskReader(str(db))
-    location = (out / "products").as_uri()
     table = Table(title="3. odc-stats run")
     for col in ("plugin", "tiles", "bands", "time", "where"):
         table.add_column(col)
@@ -96,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     from .plugins import resolve_plugin
 
     for name in ("gm-s2", "pq"):
+        location = (out / "products" / name).as_uri()  # one root (and STAC collection) per product
         cfg = RunConfig(plugin=name, output_location=location, threads=-1)
         plugin = resolve_plugin(name, {})
         t0 = time.perf_counter()

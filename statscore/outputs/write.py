@@ -16,14 +16,14 @@ import rasterio.errors
 import xarray as xr
 import yaml
 
-from ..errors import InputError, StatsError
+from ..errors import ConfigError, InputError, StatsError
 from ..model import Task
 from .cog import CogOptions, cog_bytes
-from .metadata import FileInfo, band_nodata, eo3_document, proc_info, stac_item
+from .metadata import COLLECTION_FILE, FileInfo, band_nodata, eo3_document, proc_info, stac_collection, stac_item
 from .preview import THUMBNAIL_SCALE, grey_preview, rgba_pixels, thumbnail_jpeg
 from .store import OutputFolder, is_s3_url, join_url, local_path, open_folder
 
-__all__ = ["OutputFiles", "write_task_outputs", "is_task_done", "stac_item_url"]
+__all__ = ["OutputFiles", "write_task_outputs", "is_task_done", "stac_item_url", "ensure_collection"]
 
 _log = logging.getLogger(__name__)
 _TIFF = "image/tiff; application=geotiff; profile=cloud-optimized"
@@ -64,6 +64,30 @@ def _yaml(doc: Mapping[str, Any]) -> bytes:
     return yaml.safe_dump(json.loads(json.dumps(doc, default=str)), sort_keys=False).encode()
 
 
+def ensure_collection(task: Task, s3_acl: str | None = None) -> str | None:
+    """Write the product's ``collection.json`` at the output root unless it is there (the
+    item links to it when the product names no ``collections_site``); returns its URL.
+
+    A collection of another product at the same root is an error, raised before anything is
+    written: its items would link to the wrong collection.
+    """
+    product = task.product
+    if product.collections_site:
+        return None
+    root: OutputFolder = open_folder(product.location, s3_acl=s3_acl)
+    url = join_url(product.location, COLLECTION_FILE)
+    if root.exists(COLLECTION_FILE):
+        try:
+            other = json.loads(root.read(COLLECTION_FILE)).get("id")
+        except (ValueError, AttributeError) as err:
+            raise InputError(f"{url}: not a STAC collection document: {err}") from err
+        if other != product.name:
+            raise ConfigError(f"{url} is the collection of product {other!r}: give product {product.name!r} "
+                              "its own output location")
+        return url
+    return root.put(COLLECTION_FILE, json.dumps(stac_collection(product), indent=2).encode(), "application/json")
+
+
 def _check(task: Task, result: xr.Dataset) -> None:
     shape = tuple(task.geobox.shape)
     for band in task.product.measurements:
@@ -87,7 +111,8 @@ def write_task_outputs(
 ) -> OutputFiles:
     """Write the task's product files into ``task.folder`` (a path, ``file://`` or ``s3://``).
 
-    Order: one COG per band (``task.product.measurements`` order), the RGBA preview COG
+    First, when the product has no ``collections_site``, its ``collection.json`` at the output
+    root if absent (:func:`ensure_collection`). Order: one COG per band (``task.product.measurements`` order), the RGBA preview COG
     (when ``cog_opts`` has an ``rgba`` override and ``rgba`` is given), the JPEG thumbnail,
     ``.sha1``, ``.proc-info.yaml``, ``.odc-metadata.yaml`` and last ``.stac-item.json``.
     Each file is written atomically. An existing STAC item means the task is done: nothing
@@ -106,6 +131,7 @@ def write_task_outputs(
         _log.info("%s: complete (%s exists), skipping", task.prefix, stac_name)
         return OutputFiles(skipped=True)
     _check(task, result)
+    ensure_collection(task, s3_acl)
     if task.product.nodata:  # the product's nodata where the plugin set none
         result = result.assign({b: result[b].assign_attrs(nodata=v) for b, v in task.product.nodata.items()
                                 if b in result.data_vars and band_nodata(result[b]) is None})
