@@ -13,6 +13,9 @@ all: test
 $(STAMP): pyproject.toml
 	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	@# venvs made before the references moved out had them in site-packages: remove them (this
+	@# also removes the odc-stats script they share with us, which the next line puts back)
+	$(PY) -m pip uninstall --quiet --yes odc-stats odc-algo geomad 2>/dev/null || true
 	$(PY) -m pip install --quiet -e .
 	@touch $@
 
