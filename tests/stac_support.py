@@ -33,7 +33,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
 ITEM_SUFFIX = ".stac-item.json"
-COLLECTION_NAME = "collection.json"
+COLLECTION_NAME = "collection.json"  # also {product}.collection.json
 _EXT_RE = re.compile(r"^https://stac-extensions\.github\.io/([a-z-]+)/v([0-9.]+)/schema\.json$")
 # prefixes of STAC extensions' fields: a field of one of these needs its extension declared
 _EXT_PREFIXES = {"eo": "eo", "proj": "projection", "raster": "raster", "file": "file",
@@ -208,6 +208,8 @@ def validate_collection(doc: Mapping[str, Any], where: str = "collection") -> No
 
 def validate_file(path: Path) -> None:
     doc = json.loads(path.read_text())
+    if not isinstance(doc, dict):
+        raise StacInvalid(f"{path}: not a JSON object")
     if path.name.endswith(ITEM_SUFFIX):
         validate_item(doc, str(path))
     elif doc.get("type") == "Collection":
@@ -215,7 +217,7 @@ def validate_file(path: Path) -> None:
 
 
 def is_stac_name(name: str) -> bool:
-    return name.endswith(ITEM_SUFFIX) or name == COLLECTION_NAME
+    return name.endswith(ITEM_SUFFIX) or name.endswith(COLLECTION_NAME)
 
 
 class StacAudit:

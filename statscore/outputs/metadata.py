@@ -70,11 +70,11 @@ def _license(product: OutputProduct) -> str:
     return str(product.properties.get("license", "CC-BY-4.0"))
 
 
-def _collection_href(task: Task) -> str:
+def _collection_href(task: Task, collection_file: str = COLLECTION_FILE) -> str:
     """The item's ``collection`` link: the product page on ``collections_site`` (as odc-stats
     links it) or else the collection document at the output root, relative to the item."""
     site = _product_href(task.product)
-    return site or "../" * len(task.location.split("/")) + COLLECTION_FILE
+    return site or "../" * len(task.location.split("/")) + collection_file
 
 
 def _crs_text(task: Task) -> str:
@@ -254,8 +254,10 @@ def stac_item(
     *,
     self_href: str,
     processing_info: Mapping[str, Any] | None = None,
+    collection_file: str = COLLECTION_FILE,
 ) -> dict[str, Any]:
-    """The STAC item of a task's outputs.
+    """The STAC item of a task's outputs; ``collection_file``: the product's collection
+    document at the output root (linked when the product has no ``collections_site``).
 
     ``files`` maps asset keys to the files written (band names for the bands; ``rgba``,
     ``thumbnail``, ``odc-metadata``, ``checksum:sha1``, ``proc-info`` for the rest).
@@ -330,7 +332,8 @@ def stac_item(
     if "odc-metadata" in files:
         item.add_link(pystac.Link(rel="odc_yaml", target=files["odc-metadata"].name, media_type="text/yaml"))
     # STAC requires a `collection` link wherever the `collection` field is set
-    item.add_link(pystac.Link(rel="collection", target=_collection_href(task), media_type="application/json"))
+    item.add_link(pystac.Link(rel="collection", target=_collection_href(task, collection_file),
+                              media_type="application/json"))
     href = _product_href(product)
     if href:
         item.add_link(pystac.Link(rel="product_overview", target=href, media_type="application/json"))

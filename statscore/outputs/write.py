@@ -64,28 +64,30 @@ def _yaml(doc: Mapping[str, Any]) -> bytes:
     return yaml.safe_dump(json.loads(json.dumps(doc, default=str)), sort_keys=False).encode()
 
 
-def ensure_collection(task: Task, s3_acl: str | None = None) -> str | None:
-    """Write the product's ``collection.json`` at the output root unless it is there (the
-    item links to it when the product names no ``collections_site``); returns its URL.
+def ensure_collection(task: Task, s3_acl: str | None = None) -> str:
+    """Write the product's STAC collection at the output root unless it is there (the items
+    link to it when the product names no ``collections_site``); returns its file name.
 
-    A collection of another product at the same root is an error, raised before anything is
-    written: its items would link to the wrong collection.
+    ``collection.json``, unless the root already holds another product's: then
+    ``{product name}.collection.json`` (two products sharing an output location, as
+    odc-stats allows, each keep their own collection).
     """
     product = task.product
     if product.collections_site:
-        return None
+        return COLLECTION_FILE
     root: OutputFolder = open_folder(product.location, s3_acl=s3_acl)
-    url = join_url(product.location, COLLECTION_FILE)
-    if root.exists(COLLECTION_FILE):
+    for name in (COLLECTION_FILE, f"{product.name}.{COLLECTION_FILE}"):
+        if not root.exists(name):
+            root.put(name, json.dumps(stac_collection(product), indent=2).encode(), "application/json")
+            return name
         try:
-            other = json.loads(root.read(COLLECTION_FILE)).get("id")
+            other = json.loads(root.read(name)).get("id")
         except (ValueError, AttributeError) as err:
-            raise InputError(f"{url}: not a STAC collection document: {err}") from err
-        if other != product.name:
-            raise ConfigError(f"{url} is the collection of product {other!r}: give product {product.name!r} "
-                              "its own output location")
-        return url
-    return root.put(COLLECTION_FILE, json.dumps(stac_collection(product), indent=2).encode(), "application/json")
+            raise InputError(f"{join_url(product.location, name)}: not a STAC collection document: {err}") from err
+        if other == product.name:
+            return name
+    raise ConfigError(f"{join_url(product.location, name)} is the collection of product {other!r}, "
+                      f"not {product.name!r}: give product {product.name!r} its own output location")
 
 
 def _check(task: Task, result: xr.Dataset) -> None:
@@ -111,10 +113,10 @@ def write_task_outputs(
 ) -> OutputFiles:
     """Write the task's product files into ``task.folder`` (a path, ``file://`` or ``s3://``).
 
-    First, when the product has no ``collections_site``, its ``collection.json`` at the output
-    root if absent (:func:`ensure_collection`). Order: one COG per band (``task.product.measurements`` order), the RGBA preview COG
+    Order: one COG per band (``task.product.measurements`` order), the RGBA preview COG
     (when ``cog_opts`` has an ``rgba`` override and ``rgba`` is given), the JPEG thumbnail,
-    ``.sha1``, ``.proc-info.yaml``, ``.odc-metadata.yaml`` and last ``.stac-item.json``.
+    ``.sha1``, ``.proc-info.yaml``, ``.odc-metadata.yaml``, the product's collection at the
+    output root when absent (:func:`ensure_collection`) and last ``.stac-item.json``.
     Each file is written atomically. An existing STAC item means the task is done: nothing
     is written and the result has ``skipped=True``, unless ``overwrite`` (the old item is then
     removed first). Bands are encoded ``threads`` at a time (default: the CPUs), and GDAL
@@ -131,7 +133,6 @@ def write_task_outputs(
         _log.info("%s: complete (%s exists), skipping", task.prefix, stac_name)
         return OutputFiles(skipped=True)
     _check(task, result)
-    ensure_collection(task, s3_acl)
     if task.product.nodata:  # the product's nodata where the plugin set none
         result = result.assign({b: result[b].assign_attrs(nodata=v) for b, v in task.product.nodata.items()
                                 if b in result.data_vars and band_nodata(result[b]) is None})
@@ -209,8 +210,10 @@ def write_task_outputs(
         put("proc-info", names["metadata:processor"], proc_bytes, "text/yaml")
         put("odc-metadata", eo3_name, eo3_bytes, "text/yaml")
 
+        # the product's collection (kept on failure: it describes the product, not this task)
+        collection_file = ensure_collection(task, s3_acl)
         item = stac_item(task, result, eo3, files, self_href=_self_href(task, stac_name),
-                         processing_info=processing_info)
+                         processing_info=processing_info, collection_file=collection_file)
         put("stac-item", stac_name, json.dumps(item, indent=2).encode(), "application/json")
     except BaseException:
         for url in reversed(written):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from statscore.errors import ConfigError
+from statscore.errors import InputError
 from statscore.outputs import CogOptions, write_task_outputs
 from tests.stac_support import StacAudit, StacInvalid, validate_collection, validate_item
 
@@ -50,19 +50,33 @@ def test_item_without_a_collections_site_links_to_the_collection_the_run_writes(
     assert collection["license"] == "CC-BY-4.0" and collection["providers"][0]["name"] == "ga.gov.au"
 
 
-def test_a_second_task_keeps_the_collection_and_another_product_is_refused(make_task, tmp_path):
+def test_a_second_task_keeps_the_collection_and_another_product_gets_its_own(make_task, tmp_path):
     root = tmp_path / "shared"
     _write(make_task, root, collections_site="")
     first = (root / "collection.json").stat().st_mtime_ns
     task = make_task(str(root), collections_site="")
-    other = make_task(str(root), collections_site="", name="ga_s2_other_3", short_name="other")
     task2 = type(task)(task.product, type(task.tile_index)("2016--P1Y", 49, 24), task.geobox,
                        type(task.time_range).parse("2016--P1Y"), task.datasets)
     write_task_outputs(task2, make_result(task2), cog_opts=CogOptions())
-    assert (root / "collection.json").stat().st_mtime_ns == first
-    with pytest.raises(ConfigError, match=r"collection of product 'ga_s2_gm_cyear_3'.*'ga_s2_other_3'"):
-        write_task_outputs(other, make_result(other), cog_opts=CogOptions())
-    assert not any(Path(other.folder).glob("other_*"))  # nothing of the refused product written
+    assert (root / "collection.json").stat().st_mtime_ns == first  # written once, kept
+    # a second product at the same root (as odc-stats allows) gets a collection of its own
+    other, item = _write(make_task, root, collections_site="", name="ga_s2_other_3", short_name="other")
+    validate_item(item, "second product")
+    assert _link(item, "collection")["href"] == "../../../ga_s2_other_3.collection.json"
+    own = json.loads((root / "ga_s2_other_3.collection.json").read_text())
+    assert own["id"] == "ga_s2_other_3" and json.loads((root / "collection.json").read_text())["id"] == \
+        "ga_s2_gm_cyear_3"
+
+
+def test_a_collection_file_of_another_kind_is_an_error_and_the_task_leaves_nothing(make_task, tmp_path):
+    root = tmp_path / "broken"
+    root.mkdir()
+    (root / "collection.json").write_text("[1, 2]")
+    task = make_task(str(root), collections_site="")
+    with pytest.raises(InputError, match="collection.json: not a STAC collection document"):
+        write_task_outputs(task, make_result(task), cog_opts=CogOptions())
+    assert not [p for p in Path(task.folder).rglob("*") if p.is_file()]
+    (root / "collection.json").unlink()  # (the suite's STAC check would reject it, rightly)
 
 
 def test_the_checker_rejects_what_stac_rejects(make_task, tmp_path):
