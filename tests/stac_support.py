@@ -12,6 +12,7 @@ which pystac does not model, by its v1.2.0 field definitions.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -56,11 +57,16 @@ _SCHEMAS = {kind: f"https://schemas.stacspec.org/v1.1.0/{kind}-spec/json-schema/
             for kind in ("item", "collection")}
 
 
+@functools.cache
+def _validator(kind: str) -> jsonschema.Draft7Validator:
+    return jsonschema.Draft7Validator(_REGISTRY.contents(_SCHEMAS[kind]), registry=_REGISTRY,
+                                      format_checker=jsonschema.FormatChecker())
+
+
 def _core(doc: Mapping[str, Any], kind: str, where: str) -> None:
     if doc.get("stac_version") != "1.1.0":
         raise StacInvalid(f"{where}: stac_version {doc.get('stac_version')!r}, the suite validates 1.1.0")
-    schema = _REGISTRY.contents(_SCHEMAS[kind])
-    validator = jsonschema.Draft7Validator(schema, registry=_REGISTRY, format_checker=jsonschema.FormatChecker())
+    validator = _validator(kind)
     errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
     if errors:
         e = errors[0]

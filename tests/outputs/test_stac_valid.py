@@ -12,7 +12,7 @@ import pytest
 
 from statscore.errors import InputError
 from statscore.outputs import CogOptions, write_task_outputs
-from tests.stac_support import StacAudit, StacInvalid, validate_collection, validate_item
+from tests.stac_support import StacInvalid, validate_collection, validate_item
 
 from .conftest import make_result
 
@@ -123,6 +123,5 @@ def test_demo_items_validate(tmp_path):
         collection = (path.parent / _link(doc, "collection")["href"]).resolve()
         validate_collection(json.loads(collection.read_text()), str(collection))
         assert json.loads(collection.read_text())["id"] == doc["collection"]
-    audit = StacAudit()
-    assert audit.scan_dir(out) == []
-    assert audit.count > 100  # the inputs' items too
+    # the generated inputs' items are validated after the test, by tests/conftest.py
+    assert len(list((out / "inputs").rglob("*.stac-item.json"))) > 100
