@@ -6,23 +6,43 @@ STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo-output
 PYTEST_ARGS ?=
 
-.PHONY: all venv test test-debs demo bench clean synth vendor-leaflet images
+.PHONY: all venv test-env test test-debs demo bench clean synth vendor-leaflet images
 
 all: test
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
-	$(PY) -m pip install --quiet --no-deps odc-stats==1.9.14
-	# odc-stats installs a console script of the same name: put ours back
-	$(PY) -m pip install --quiet --no-deps --force-reinstall -e .
+	@# venvs made before the references moved out had them in site-packages: remove them (this
+	@# also removes the odc-stats script they share with us, which the next line puts back)
+	$(PY) -m pip uninstall --quiet --yes odc-stats odc-algo geomad 2>/dev/null || true
+	$(PY) -m pip install --quiet -e .
 	@touch $@
 
+# The product alone: what a user installs (`odc-stats` on PATH is ours, `import odc.stats` fails).
 venv: $(STAMP)
 
+# Tests and benchmarks compare us with odc-stats 1.9.14 (and its odc-algo 1.2.2 and geomad
+# 1.0.0). They are test references, not dependencies: a user's venv must not have them, and
+# odc-stats' console script has our command's name. So they go, without their dependencies,
+# into their own folder $(REFERENCE) that is on sys.path only inside pytest and benchmarks
+# (tests/conftest.py, benchmarks/_reference.py) and on PYTHONPATH for a reference
+# `python -m odc.stats` process; their runtime libraries come with the `test` extra.
+# (`pip install odc-stats==1.9.14` also fails: it pins a certifi release PyPI does not have.)
+REFERENCE := $(VENV)/reference
+TEST_STAMP := $(VENV)/.installed-test
+REFERENCE_PKGS := odc-stats==1.9.14 odc-algo==1.2.2 geomad==1.0.0
+
+$(TEST_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install --quiet -e '.[test]'
+	rm -rf $(REFERENCE)
+	$(PY) -m pip install --quiet --no-deps --target $(REFERENCE) $(REFERENCE_PKGS)
+	@touch $@
+
+test-env: $(TEST_STAMP)
+
 # tests/images runs the built images as containers: build them first (seconds when nothing changed)
-test: $(STAMP) node_modules/.package-lock.json test-debs images
+test: $(TEST_STAMP) node_modules/.package-lock.json test-debs images
 	scripts/with-postgres $(PY) -m pytest $(PYTEST_ARGS)
 
 # Debian packages the tests need: headless Chromium + chromedriver open the report page;
@@ -33,7 +53,7 @@ test-debs:
 demo: $(STAMP)
 	$(PY) -m statscore.demo --out $(DEMO_DIR)
 
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	scripts/ensure-debs postgresql-15-postgis-3
 	scripts/with-postgres $(PY) -m benchmarks $(BENCH_ARGS)
 
@@ -51,7 +71,11 @@ vendor-leaflet: node_modules/.package-lock.json
 	cp node_modules/leaflet/LICENSE statscore/ops/assets/leaflet-LICENSE
 	cp node_modules/leaflet/dist/images/*.png statscore/ops/assets/images/
 
-synth: $(STAMP) node_modules/.package-lock.json
+$(VENV)/.installed-deploy: $(STAMP) pyproject.toml
+	$(PY) -m pip install --quiet -e '.[deploy]'
+	@touch $@
+
+synth: $(VENV)/.installed-deploy node_modules/.package-lock.json
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 CDK_DISABLE_VERSION_CHECK=1 npx --no-install cdk synth --quiet
 
 # The deployment's two images, built here with buildah on local stand-ins of their bases

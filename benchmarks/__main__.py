@@ -14,6 +14,7 @@ import sys
 import time
 
 import benchmarks
+from benchmarks._reference import ReferenceMissing, use_reference
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,6 +27,11 @@ def main(argv: list[str] | None = None) -> int:
         for m in pkgutil.iter_modules(benchmarks.__path__)
         if m.name.startswith("bench_")
     )
+    try:
+        use_reference()  # every benchmark measures against odc-stats 1.9.14
+    except ReferenceMissing as e:
+        print(e, file=sys.stderr)
+        return 2
     names = args.names or found
     unknown = [n for n in names if n not in found]
     if unknown:

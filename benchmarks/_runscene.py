@@ -2,7 +2,8 @@
 
 Generates native-resolution Sentinel-2 scenes of one MGRS tile (one CRS), plans one task
 on a custom ``epsg:<utm>;10;<size>`` grid fully inside the scenes, and runs a plugin with
-ours (``odc-stats`` = statscore) or the reference (``python -m odc.stats``), measuring wall
+ours (``odc-stats`` = statscore) or the reference (``python -m odc.stats`` with the reference
+folder on PYTHONPATH, see ``_reference.py``), measuring wall
 time and the peak resident memory of the process tree.
 """
 
@@ -17,6 +18,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks._reference import reference_env
 
 BIN = Path(sys.executable).parent
 
@@ -196,7 +199,9 @@ def ref_cmd(db: Path, plugin: str, location: Path, threads: int = 2, work_chunk:
             plugin_config: dict | None = None) -> list[str]:
     cfg = {"work_chunks": [work_chunk, work_chunk]} if plugin.startswith("gm") else {}
     cfg.update(plugin_config or {})
-    return [sys.executable, "-m", "odc.stats", "run", str(db), "--plugin", plugin, "--location", location.as_uri(),
+    # `env` execs the interpreter (same process, so run_measured's memory is the reference's own)
+    return ["env", f"PYTHONPATH={reference_env()['PYTHONPATH']}", sys.executable, "-m", "odc.stats",
+            "run", str(db), "--plugin", plugin, "--location", location.as_uri(),
             "--threads", str(threads), "--plugin-config", json.dumps(cfg)]
 
 

@@ -89,7 +89,6 @@ def main(argv: list[str] | None = None) -> int:
 
     chosen = _busiest_block(planned.plan.tasks, planned.plan.members, args.tiles)
     reader = TaskReader(str(db))
-    location = (out / "products").as_uri()
     table = Table(title="3. odc-stats run")
     for col in ("plugin", "tiles", "bands", "time", "where"):
         table.add_column(col)
@@ -97,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     from .plugins import resolve_plugin
 
     for name in ("gm-s2", "pq"):
+        location = (out / "products" / name).as_uri()  # one root (and STAC collection) per product
         cfg = RunConfig(plugin=name, output_location=location, threads=-1)
         plugin = resolve_plugin(name, {})
         t0 = time.perf_counter()
@@ -119,8 +119,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from .ops.report import STATES, location_report, write_report
 
-    gm_cfg = RunConfig(plugin="gm-s2", output_location=location)
-    report = location_report(str(db), location, gm_cfg, resolve_plugin("gm-s2", {}))
+    gm_location = (out / "products" / "gm-s2").as_uri()
+    gm_cfg = RunConfig(plugin="gm-s2", output_location=gm_location)
+    report = location_report(str(db), gm_location, gm_cfg, resolve_plugin("gm-s2", {}))
     html_path = out / "report.html"
     write_report(report, str(html_path))
     counts = ", ".join(f"{n} {STATES[k][0]}" for k, n in report.counts.items() if n)

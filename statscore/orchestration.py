@@ -492,7 +492,7 @@ def product_collection(cfg: RunSettings, extent_periods: Sequence[str]) -> dict[
     name = product.get("name") or "statscore-product"
     periods = sorted((Period.parse(p) for p in extent_periods), key=lambda p: (p.start, p.end))
     interval = [[periods[0].start.isoformat() + "Z", max(p.end for p in periods).isoformat() + "Z"]] if periods else [[None, None]]
-    return {"type": "Collection", "stac_version": "1.0.0", "id": name,
+    return {"type": "Collection", "stac_version": "1.1.0", "id": name,
             "description": f"{name} {product.get('version', '')}: {cfg.run_config.get('plugin', '')} on grid {cfg.grid}, "
                            f"{cfg.frequency}".strip(),
             "license": product.get("properties", {}).get("license", "proprietary") if isinstance(product.get("properties"), dict) else "proprietary",

@@ -13,6 +13,35 @@ import pytest
 DATA = Path(__file__).parent / "data"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """odc-stats 1.9.14, odc-algo and geomad (test references, kept out of the product's
+    venv) become importable here; without them the run stops at once with the fix."""
+    from benchmarks._reference import ReferenceMissing, use_reference
+
+    try:
+        use_reference()
+    except ReferenceMissing as e:
+        raise pytest.UsageError(str(e)) from None
+
+
+@pytest.fixture(scope="session")
+def stac_audit():
+    """Every STAC item (and collection) the suite writes is validated once: see tests/stac_support.py."""
+    from tests.stac_support import StacAudit
+
+    return StacAudit()
+
+
+@pytest.fixture(autouse=True)
+def _written_stac_is_valid(stac_audit, tmp_path_factory):
+    """After each test: the STAC documents new under this session's temporary folders (the
+    test's own, and those of module or session fixtures it set up) must validate."""
+    yield
+    failures = stac_audit.scan_dir(tmp_path_factory.getbasetemp())
+    if failures:
+        pytest.fail("invalid STAC written:\n" + "\n".join(failures[:10]), pytrace=False)
+
+
 @pytest.fixture
 def ls8_cache(tmp_path: Path) -> Path:
     """odc-stats' own Landsat 8 cache: 2,470 real ARD documents, 1,487 tasks on au-30."""
@@ -66,21 +95,29 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def s3_endpoint():
-    """A moto S3 server over HTTP on localhost, for the whole session."""
+def s3_endpoint(stac_audit):
+    """A moto S3 server over HTTP on localhost, for the whole session; the STAC documents on
+    it are validated before it stops."""
+    import boto3
     from moto.server import ThreadedMotoServer
 
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
     server.start()
+    url = f"http://127.0.0.1:{port}"
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield url
+        client = boto3.client("s3", endpoint_url=url, aws_access_key_id="testing", aws_secret_access_key="testing",
+                              region_name="us-east-1")
+        from tests.stac_support import fail_on_invalid_s3_stac
+
+        fail_on_invalid_s3_stac(stac_audit, client, "moto S3")
     finally:
         server.stop()
 
 
 @pytest.fixture
-def s3(s3_endpoint, monkeypatch):
+def s3(s3_endpoint, monkeypatch, stac_audit):
     """A fresh bucket on the moto server; AWS_ENDPOINT_URL points boto3 at it."""
     import boto3
 
@@ -91,7 +128,10 @@ def s3(s3_endpoint, monkeypatch):
     bucket = f"out-{uuid.uuid4().hex[:8]}"
     client = boto3.client("s3")
     client.create_bucket(Bucket=bucket)
-    return client, bucket
+    yield client, bucket
+    from tests.stac_support import fail_on_invalid_s3_stac
+
+    fail_on_invalid_s3_stac(stac_audit, client, "moto S3", buckets=[bucket])
 
 
 @pytest.fixture(scope="session")

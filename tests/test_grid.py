@@ -21,11 +21,26 @@ def test_named_grids_keep_the_spelling_given(name):
         ("africa_30", 6933, 96_000, (-17376000, -7392000)),
     ],
 )
-def test_grid_table_matches_odc_stats(name, epsg, tile, origin):
+def test_grid_table_values(name, epsg, tile, origin):
+    """The grid table of shared/notes/odc-stats.md, typed in."""
     gs = GRIDS[name]
     assert gs.crs.epsg == epsg
     assert tuple(gs.tile_size.xy) == (tile, tile)
     assert tuple(gs.origin.xy) == origin
+
+
+def test_every_named_grid_is_odc_stats_own():
+    """Each named grid equals the GridSpec odc-stats' save-tasks resolves the name to
+    (odc-dscache 1.9.1's GRIDS table), and every name there is one of ours."""
+    from odc.dscache.tools.tiling import GRIDS as THEIRS
+
+    assert set(THEIRS) - {"au", "au_extended", "au_extended_s2", "global"} <= set(GRIDS)
+    for name, gs in GRIDS.items():
+        ref = THEIRS[name]
+        assert gs.crs == ref.crs, name
+        assert tuple(gs.tile_shape.yx) == tuple(ref.tile_shape.yx), name
+        assert tuple(gs.resolution.xy) == tuple(ref.resolution.xy), name
+        assert tuple(gs.origin.xy) == tuple(ref.origin.xy), name
 
 
 def test_tile_bounds_agree_with_odc_geo_geobox():

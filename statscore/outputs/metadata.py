@@ -19,11 +19,15 @@ from pystac.extensions.raster import DataType, RasterBand, RasterExtension
 from .. import __version__
 from ..model import OutputProduct, Task
 
-__all__ = ["FileInfo", "product_definition", "eo3_document", "stac_item", "proc_info", "band_nodata", "iso_utc"]
+__all__ = ["FileInfo", "product_definition", "eo3_document", "stac_item", "stac_collection", "proc_info",
+           "band_nodata", "iso_utc", "COLLECTION_FILE"]
 
 EO3_SCHEMA = "https://schemas.opendatacube.org/dataset"
 PROCESSING_EXT = "https://stac-extensions.github.io/processing/v1.2.0/schema.json"
 TIFF = "image/tiff; application=geotiff; profile=cloud-optimized"
+COLLECTION_FILE = "collection.json"
+"""The product's STAC collection, at the root of its output location (where the AWS run
+summary also writes it); items without a ``collections_site`` link to it relatively."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,17 @@ def band_nodata(da: xr.DataArray) -> float | int | None:
 
 def _product_href(product: OutputProduct) -> str | None:
     return f"https://{product.collections_site}/product/{product.name}" if product.collections_site else None
+
+
+def _license(product: OutputProduct) -> str:
+    return str(product.properties.get("license", "CC-BY-4.0"))
+
+
+def _collection_href(task: Task, collection_file: str = COLLECTION_FILE) -> str:
+    """The item's ``collection`` link: the product page on ``collections_site`` (as odc-stats
+    links it) or else the collection document at the output root, relative to the item."""
+    site = _product_href(task.product)
+    return site or "../" * len(task.location.split("/")) + collection_file
 
 
 def _crs_text(task: Task) -> str:
@@ -162,11 +177,38 @@ def product_definition(product: OutputProduct, result: xr.Dataset) -> dict[str, 
         "name": product.name,
         "description": f"{product.name} {product.version}: {product.product_family} by {product.producer}",
         "metadata_type": "eo3",
-        "license": str(product.properties.get("license", "CC-BY-4.0")),
+        "license": _license(product),
         "metadata": {"product": {"name": product.name}},
         "measurements": measurements,
     }
     return doc
+
+
+def stac_collection(product: OutputProduct) -> dict[str, Any]:
+    """The product's STAC collection (``collection.json`` at the output root).
+
+    Written by the first task of a product that has no ``collections_site``, so that the
+    items' ``collection`` field and link resolve. It depends on the product settings only
+    (concurrent workers write the same document); the extent is therefore open: the whole
+    globe and no time bounds, narrowed by whoever catalogues the finished product (the AWS
+    run summary rewrites it with the periods done).
+    """
+    providers = [pystac.Provider(name=product.producer, roles=[pystac.ProviderRole.PROCESSOR,
+                                                                pystac.ProviderRole.PRODUCER])]
+    col = pystac.Collection(
+        id=product.name,
+        title=f"{product.name} {product.version}",
+        description=f"{product.name} {product.version}: {product.product_family} by {product.producer} "
+                    f"(statscore {__version__}, odc-stats compatible)",
+        extent=pystac.Extent(pystac.SpatialExtent([[-180.0, -90.0, 180.0, 90.0]]),
+                             pystac.TemporalExtent([[None, None]])),
+        license=_license(product),
+        providers=providers,
+        keywords=["odc-stats", "statscore", product.product_family],
+        summaries=pystac.Summaries({"odc:product_family": [product.product_family],
+                                    "odc:producer": [product.producer]}),
+    )
+    return col.to_dict(include_self_link=False, transform_hrefs=False)
 
 
 def _software(processing_info: Mapping[str, Any] | None) -> dict[str, str]:
@@ -216,8 +258,10 @@ def stac_item(
     *,
     self_href: str,
     processing_info: Mapping[str, Any] | None = None,
+    collection_file: str = COLLECTION_FILE,
 ) -> dict[str, Any]:
-    """The STAC item of a task's outputs.
+    """The STAC item of a task's outputs; ``collection_file``: the product's collection
+    document at the output root (linked when the product has no ``collections_site``).
 
     ``files`` maps asset keys to the files written (band names for the bands; ``rgba``,
     ``thumbnail``, ``odc-metadata``, ``checksum:sha1``, ``proc-info`` for the rest).
@@ -227,7 +271,13 @@ def stac_item(
     wgs84 = gbox.extent.to_crs("epsg:4326")
     bbox = wgs84.boundingbox
     eo3_props = dict(eo3["properties"])
-    props = {k: v for k, v in eo3_props.items() if k != "datetime"}
+    # eo3's eo:platform / eo:instrument are STAC common metadata (the eo extension has no such
+    # fields), as eodatasets3 maps them
+    props = {k: v for k, v in eo3_props.items() if k not in ("datetime", "eo:platform", "eo:instrument")}
+    if eo3_props.get("eo:platform"):
+        props["platform"] = eo3_props["eo:platform"]
+    if eo3_props.get("eo:instrument"):
+        props["instruments"] = [i.lower() for i in str(eo3_props["eo:instrument"]).split("_")]
     props["start_datetime"] = eo3_props["dtr:start_datetime"]
     props["end_datetime"] = eo3_props["dtr:end_datetime"]
     props["odc:product"] = product.name
@@ -285,8 +335,10 @@ def stac_item(
     item.add_link(pystac.Link(rel="self", target=self_href, media_type="application/geo+json"))
     if "odc-metadata" in files:
         item.add_link(pystac.Link(rel="odc_yaml", target=files["odc-metadata"].name, media_type="text/yaml"))
+    # STAC requires a `collection` link wherever the `collection` field is set
+    item.add_link(pystac.Link(rel="collection", target=_collection_href(task, collection_file),
+                              media_type="application/json"))
     href = _product_href(product)
     if href:
-        item.add_link(pystac.Link(rel="collection", target=href, media_type="application/json"))
         item.add_link(pystac.Link(rel="product_overview", target=href, media_type="application/json"))
     return item.to_dict(include_self_link=True, transform_hrefs=False)

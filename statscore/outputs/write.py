@@ -16,15 +16,15 @@ import rasterio.errors
 import xarray as xr
 import yaml
 
-from ..errors import InputError, StatsError
+from ..errors import ConfigError, InputError, StatsError
 from ..model import Task
 from .cog import CogOptions, cog_bytes
 from .fingerprint import FINGERPRINT_PROPERTY
-from .metadata import FileInfo, band_nodata, eo3_document, proc_info, stac_item
+from .metadata import COLLECTION_FILE, FileInfo, band_nodata, eo3_document, proc_info, stac_collection, stac_item
 from .preview import THUMBNAIL_SCALE, grey_preview, rgba_pixels, thumbnail_jpeg
 from .store import OutputFolder, is_s3_url, join_url, local_path, open_folder
 
-__all__ = ["OutputFiles", "write_task_outputs", "is_task_done", "stac_item_url"]
+__all__ = ["OutputFiles", "write_task_outputs", "is_task_done", "stac_item_url", "ensure_collection"]
 
 _log = logging.getLogger(__name__)
 _TIFF = "image/tiff; application=geotiff; profile=cloud-optimized"
@@ -65,6 +65,32 @@ def _yaml(doc: Mapping[str, Any]) -> bytes:
     return yaml.safe_dump(json.loads(json.dumps(doc, default=str)), sort_keys=False).encode()
 
 
+def ensure_collection(task: Task, s3_acl: str | None = None) -> str:
+    """Write the product's STAC collection at the output root unless it is there (the items
+    link to it when the product names no ``collections_site``); returns its file name.
+
+    ``collection.json``, unless the root already holds another product's: then
+    ``{product name}.collection.json`` (two products sharing an output location, as
+    odc-stats allows, each keep their own collection).
+    """
+    product = task.product
+    if product.collections_site:
+        return COLLECTION_FILE
+    root: OutputFolder = open_folder(product.location, s3_acl=s3_acl)
+    for name in (COLLECTION_FILE, f"{product.name}.{COLLECTION_FILE}"):
+        if not root.exists(name):
+            root.put(name, json.dumps(stac_collection(product), indent=2).encode(), "application/json")
+            return name
+        try:
+            other = json.loads(root.read(name)).get("id")
+        except (ValueError, AttributeError) as err:
+            raise InputError(f"{join_url(product.location, name)}: not a STAC collection document: {err}") from err
+        if other == product.name:
+            return name
+    raise ConfigError(f"{join_url(product.location, name)} is the collection of product {other!r}, "
+                      f"not {product.name!r}: give product {product.name!r} its own output location")
+
+
 def _check(task: Task, result: xr.Dataset) -> None:
     shape = tuple(task.geobox.shape)
     for band in task.product.measurements:
@@ -91,7 +117,8 @@ def write_task_outputs(
 
     Order: one COG per band (``task.product.measurements`` order), the RGBA preview COG
     (when ``cog_opts`` has an ``rgba`` override and ``rgba`` is given), the JPEG thumbnail,
-    ``.sha1``, ``.proc-info.yaml``, ``.odc-metadata.yaml`` and last ``.stac-item.json``.
+    ``.sha1``, ``.proc-info.yaml``, ``.odc-metadata.yaml``, the product's collection at the
+    output root when absent (:func:`ensure_collection`) and last ``.stac-item.json``.
     Each file is written atomically. An existing STAC item means the task is done: nothing
     is written and the result has ``skipped=True``, unless ``overwrite`` (the old item is then
     removed first). Bands are encoded ``threads`` at a time (default: the CPUs), and GDAL
@@ -187,8 +214,10 @@ def write_task_outputs(
         put("proc-info", names["metadata:processor"], proc_bytes, "text/yaml")
         put("odc-metadata", eo3_name, eo3_bytes, "text/yaml")
 
+        # the product's collection (kept on failure: it describes the product, not this task)
+        collection_file = ensure_collection(task, s3_acl)
         item = stac_item(task, result, eo3, files, self_href=_self_href(task, stac_name),
-                         processing_info=processing_info)
+                         processing_info=processing_info, collection_file=collection_file)
         put("stac-item", stac_name, json.dumps(item, indent=2).encode(), "application/json")
     except BaseException:
         for url in reversed(written):

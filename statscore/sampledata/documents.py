@@ -21,6 +21,7 @@ from pystac.extensions.eo import Band as EOBand
 from pystac.extensions.eo import EOExtension
 from pystac.extensions.projection import ProjectionExtension
 from pystac.extensions.raster import DataType, RasterBand, RasterExtension
+from pystac.extensions.sat import SatExtension
 
 from statscore.sampledata.mgrs import from_utm, project
 from statscore.sampledata.products import Product
@@ -114,6 +115,8 @@ def stac_item(
     proj.transform = list(grids["default"].transform)[:6]
     proj.geometry = shapely.geometry.mapping(footprint)
     EOExtension.ext(item, add_if_missing=True).cloud_cover = properties["eo:cloud_cover"]
+    if any(k.startswith("sat:") for k in props):
+        SatExtension.add_to(item)  # the relative orbit copied from the eo3 properties
     RasterExtension.add_to(item)
 
     for band in product.bands:

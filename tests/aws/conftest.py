@@ -17,6 +17,7 @@ import pytest
 from tests.aws.moto_deploy import Deployment, deploy
 from tests.aws.moto_server import MotoServer
 from tests.aws.scenario import Inputs, scenario_template, upload_inputs
+from tests.stac_support import fail_on_invalid_s3_stac
 
 
 @pytest.fixture(scope="session")
@@ -31,7 +32,7 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
 
 @pytest.fixture(scope="session")
 def template() -> dict[str, Any]:
-    """The app synthesized with :data:`SETTINGS` over cdk.json's (cdk-nag on, as for the infra tests)."""
+    """The app synthesized with :data:`tests.aws.scenario.SETTINGS` over cdk.json's (cdk-nag on, as for the infra tests)."""
     if shutil.which("node") is None:
         pytest.fail("node is not on PATH: the CDK app cannot be synthesized (install Node 20+)")
     return scenario_template()
@@ -44,6 +45,9 @@ def inputs(moto_server: MotoServer, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 @pytest.fixture
-def deployment(moto_server: MotoServer, template: dict[str, Any]) -> Deployment:
-    """A fresh stack from the template (its own table, queue and buckets)."""
-    return deploy(moto_server.session, moto_server.endpoint, f"statscore-{uuid.uuid4().hex[:8]}", template)
+def deployment(moto_server: MotoServer, template: dict[str, Any], stac_audit) -> Iterator[Deployment]:
+    """A fresh stack from the template (its own table, queue and buckets); the STAC documents
+    the test left on the server's S3 must validate."""
+    yield deploy(moto_server.session, moto_server.endpoint, f"statscore-{uuid.uuid4().hex[:8]}", template)
+    fail_on_invalid_s3_stac(stac_audit, moto_server.session.client("s3", endpoint_url=moto_server.endpoint),
+                            "aws moto server")

@@ -58,11 +58,12 @@ def sources() -> tuple[Dataset, ...]:
 def make_task(sources):
     """``make_task(location)`` -> a Task writing under ``location`` (path, file:// or s3://)."""
 
-    def make(location: str, *, short_name: str = "ga_s2_gm_cyear_3", bands=BANDS) -> Task:
+    def make(location: str, *, short_name: str = "ga_s2_gm_cyear_3", bands=BANDS,
+             collections_site: str = "collections.dea.ga.gov.au", name: str = "ga_s2_gm_cyear_3") -> Task:
         product = OutputProduct(
-            name="ga_s2_gm_cyear_3", version="1.0.0", short_name=short_name,
+            name=name, version="1.0.0", short_name=short_name,
             location=location, measurements=tuple(bands), producer="ga.gov.au", maturity="final",
-            product_family="geomedian", collections_site="collections.dea.ga.gov.au",
+            product_family="geomedian", collections_site=collections_site,
         )
         gbox = GRIDS["au_10"].tile_geobox((49, 24))[: SHAPE[0], : SHAPE[1]]
         return Task(product, TileIdx("2015--P1Y", 49, 24), gbox, Period.parse("2015--P1Y"), sources)
