@@ -14,7 +14,8 @@ def test_help_lists_every_command():
     out = CliRunner().invoke(main, ["--help"])
     assert out.exit_code == 0, out.output
     listed = [line.split()[0] for line in out.output.split("Commands:")[1].splitlines() if line.strip()]
-    assert listed == sorted(COMMANDS) == ["publish-tasks", "redrive-queue", "report", "run", "save-tasks"]
+    assert listed == sorted(COMMANDS) == ["calibrate", "estimate", "publish-tasks", "redrive-queue", "report", "run",
+                                         "save-tasks", "status"]
 
 
 def test_run_does_not_import_the_planner():
