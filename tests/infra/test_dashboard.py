@@ -87,9 +87,10 @@ def test_batch_jobs_by_state_come_from_the_job_queue_events(synth: Synth) -> Non
     assert f"<{group}>" in props["query"]
     assert "stats latest(detail.status) as state by detail.jobId" in props["query"]
     assert "stats count(*) as jobs by state" in props["query"]
-    (rule,) = synth.resources("AWS::Events::Rule").values()
+    (rule,) = [r for r in synth.resources("AWS::Events::Rule").values()
+               if r["Properties"]["EventPattern"].get("detail-type") == ["Batch Job State Change"]]
     pattern = rule["Properties"]["EventPattern"]
-    assert pattern["source"] == ["aws.batch"] and pattern["detail-type"] == ["Batch Job State Change"]
+    assert pattern["source"] == ["aws.batch"]
     assert pattern["detail"]["jobQueue"] == [{"Fn::GetAtt": [_logical(synth, "AWS::Batch::JobQueue"), "JobQueueArn"]}]
     (target,) = rule["Properties"]["Targets"]
     assert target["Arn"] == {"Fn::GetAtt": [group, "Arn"]}

@@ -134,9 +134,10 @@ def test_alarm_email_subscribes(synth_optional: Synth) -> None:
 
 
 def test_alarm_on_workers_stuck_runnable(synth: Synth) -> None:
-    (rule_id, rule), = synth.resources("AWS::Events::Rule").items()
+    (rule_id, rule), = [(k, r) for k, r in synth.resources("AWS::Events::Rule").items()
+                        if r["Properties"]["EventPattern"].get("detail-type") == ["Batch Job Queue Blocked"]]
     pattern = rule["Properties"]["EventPattern"]
-    assert pattern["source"] == ["aws.batch"] and pattern["detail-type"] == ["Batch Job Queue Blocked"]
+    assert pattern["source"] == ["aws.batch"]
     (queue_id,) = synth.resources("AWS::Batch::JobQueue")
     assert pattern["detail"]["jobQueue"] == [{"Fn::GetAtt": [queue_id, "JobQueueArn"]}]
     (topic_id,) = synth.resources("AWS::SNS::Topic")
