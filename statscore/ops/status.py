@@ -16,6 +16,7 @@ from typing import Any
 
 from ..tasktable import TaskRow, TaskState
 from .prices import WorkerPrice
+from .usage import significant
 
 __all__ = ["RunStatus", "run_status", "render", "RATE_WINDOW"]
 
@@ -78,17 +79,12 @@ class RunStatus:
                 "total": self.total, "percent_done": round(self.percent_done, 2),
                 "rate_per_minute": None if self.rate_per_minute is None else round(self.rate_per_minute, 3),
                 "eta_seconds": None if self.eta_seconds is None else round(self.eta_seconds),
-                "worker_hours": _sig(self.worker_hours),
-                "cost_usd": None if self.cost_usd is None else _sig(self.cost_usd),
+                "worker_hours": significant(self.worker_hours),
+                "cost_usd": None if self.cost_usd is None else significant(self.cost_usd),
                 "prices": self.price.to_dict() if self.price else None,
                 "failed": self.failed, "workers": {"running": self.running_workers, "runnable": self.waiting_workers,
                                                    "by_status": self.workers},
                 "queue": self.queue}
-
-
-def _sig(x: float, digits: int = 6) -> float:
-    """``x`` to ``digits`` significant digits: small runs' hours and dollars keep their precision."""
-    return float(f"{x:.{digits}g}")
 
 
 def run_status(run_id: str, rows: Iterable[TaskRow], *, queue: Mapping[str, int] | None = None,

@@ -216,6 +216,12 @@ def used_observations(result: Any, plugin: Any) -> int | None:
     return int(values[valid].sum(dtype="i8"))
 
 
+def significant(x: float, digits: int = 6) -> float:
+    """``x`` to ``digits`` significant digits: a small run's worker-hours and dollars keep their
+    precision (a fixed number of decimals rounds them away)."""
+    return float(f"{x:.{digits}g}")
+
+
 def add_up(rows: Iterable[Mapping[str, Any]], price: WorkerPrice | None) -> dict[str, Any]:
     """A run's ``usage`` (summary.json): sums over the tasks that recorded usage, the peak
     memory's maximum, worker-hours (task wall time) and their cost at ``price``."""
@@ -233,8 +239,8 @@ def add_up(rows: Iterable[Mapping[str, Any]], price: WorkerPrice | None) -> dict
     hours = tot["wall_seconds"] / 3600.0
     return {"tasks": n, "cpu_seconds": round(tot["cpu_seconds"], 3), "wall_seconds": round(tot["wall_seconds"], 3),
             "peak_memory_bytes": tot["peak_memory_bytes"], "bytes_read": tot["bytes_read"],
-            "observations": tot["observations"], "worker_hours": round(hours, 6),
-            "cost_usd": round(hours * price.usd_per_hour, 6) if price is not None else None,
+            "observations": tot["observations"], "worker_hours": significant(hours),
+            "cost_usd": significant(hours * price.usd_per_hour) if price is not None else None,
             "prices": price.to_dict() if price is not None else None}
 
 
