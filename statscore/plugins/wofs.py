@@ -31,6 +31,16 @@ _FILTERABLE = ("cloud", "cloud_shadow", "terrain_shadow")
 NODATA = -999
 
 
+SUMMARY_BANDS = ("count_wet", "count_clear", "frequency")
+"""The bands of a WOfS summary (wofs-summary, and wofs-summary-fh which adds summaries up)."""
+SUMMARY_DTYPES = {"count_wet": np.dtype("int16"), "count_clear": np.dtype("int16"), "frequency": np.dtype("float32")}
+
+
+def summary_nodata(nodata: int) -> dict[str, float | int | None]:
+    """A WOfS summary's nodata: ``nodata`` for the counts, NaN for the frequency."""
+    return {"count_wet": nodata, "count_clear": nodata, "frequency": float("nan")}
+
+
 class StatsWofs(DaySumPlugin):
     NAME = "ga_ls_wo_summary"
     SHORT_NAME = NAME
@@ -59,14 +69,13 @@ class StatsWofs(DaySumPlugin):
 
     @property
     def measurements(self) -> tuple[str, ...]:
-        return ("count_wet", "count_clear", "frequency")
+        return SUMMARY_BANDS
 
     def output_dtypes(self) -> dict[str, np.dtype]:
-        return {"count_wet": np.dtype("int16"), "count_clear": np.dtype("int16"),
-                "frequency": np.dtype("float32")}
+        return dict(SUMMARY_DTYPES)
 
     def output_nodata(self) -> dict[str, float | int | None]:
-        return {"count_wet": NODATA, "count_clear": NODATA, "frequency": float("nan")}
+        return summary_nodata(NODATA)
 
     def native_transform(self, xx: xr.Dataset) -> xr.Dataset:
         """water -> ``bad`` (has data, some non-water flag set), ``dry``, ``wet``."""

@@ -22,6 +22,7 @@ import xarray as xr
 from ..errors import ConfigError
 from ._base import DaySumPlugin
 from .registry import register
+from .wofs import SUMMARY_BANDS, SUMMARY_DTYPES, summary_nodata
 
 __all__ = ["StatsWofsFullHistory"]
 
@@ -48,14 +49,13 @@ class StatsWofsFullHistory(DaySumPlugin):
 
     @property
     def measurements(self) -> tuple[str, ...]:
-        return ("count_wet", "count_clear", "frequency")
+        return SUMMARY_BANDS
 
     def output_dtypes(self) -> dict[str, np.dtype]:
-        return {"count_wet": np.dtype("int16"), "count_clear": np.dtype("int16"),
-                "frequency": np.dtype("float32")}
+        return dict(SUMMARY_DTYPES)
 
     def output_nodata(self) -> dict[str, float | int | None]:
-        return {"count_wet": self.nodata, "count_clear": self.nodata, "frequency": float("nan")}
+        return summary_nodata(self.nodata)
 
     def native_transform(self, xx: xr.Dataset) -> xr.Dataset:
         """The two counts as int16 with the configured ``nodata`` (the input's own nodata,
