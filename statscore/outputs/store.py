@@ -8,6 +8,7 @@ same folder and renamed; an S3 object is built in memory and stored with one
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from pathlib import Path
 from typing import Protocol
@@ -43,6 +44,9 @@ def s3_client():
     return boto3.client("s3")
 
 
+_CONFLICT_RETRIES = 5
+
+
 class OutputFolder(Protocol):
     """One task's output folder."""
 
@@ -52,6 +56,11 @@ class OutputFolder(Protocol):
 
     def put(self, name: str, data: bytes, content_type: str) -> str:
         """Store ``data`` as ``name`` atomically; returns its URL."""
+        ...
+
+    def create(self, name: str, data: bytes, content_type: str) -> bool:
+        """Store ``data`` as ``name`` only if no such file exists, atomically even against
+        writers in other processes or hosts; True when this call stored it."""
         ...
 
     def read(self, name: str) -> bytes: ...
@@ -84,6 +93,23 @@ class LocalFolder:
             tmp.unlink(missing_ok=True)
             raise
         return join_url(self.url, name)
+
+    def create(self, name: str, data: bytes, content_type: str) -> bool:
+        # a hard link fails when the name exists, so of two writers exactly one creates it,
+        # and a reader still never sees a half-written file
+        self.path.mkdir(parents=True, exist_ok=True)
+        tmp = self.path / f".{name}.{uuid.uuid4().hex[:8]}.tmp"
+        try:
+            with open(tmp, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.link(tmp, self.path / name)
+        except FileExistsError:
+            return False
+        finally:
+            tmp.unlink(missing_ok=True)
+        return True
 
     def read(self, name: str) -> bytes:
         return (self.path / name).read_bytes()
@@ -123,6 +149,26 @@ class S3Folder:
         kw = {"ACL": self.acl} if self.acl else {}
         self.client.put_object(Bucket=self.bucket, Key=self.key(name), Body=data, ContentType=content_type, **kw)
         return join_url(self.url, name)
+
+    def create(self, name: str, data: bytes, content_type: str) -> bool:
+        # S3's conditional write: 412 when the key exists; 409 while another conditional
+        # write of the key is in flight, which S3 asks the caller to retry
+        from botocore.exceptions import ClientError
+
+        kw = {"ACL": self.acl} if self.acl else {}
+        for attempt in range(_CONFLICT_RETRIES):
+            try:
+                self.client.put_object(Bucket=self.bucket, Key=self.key(name), Body=data, ContentType=content_type,
+                                       IfNoneMatch="*", **kw)
+                return True
+            except ClientError as err:
+                code = err.response.get("Error", {}).get("Code")
+                if code in ("PreconditionFailed", "412"):
+                    return False
+                if code not in ("ConditionalRequestConflict", "409") or attempt == _CONFLICT_RETRIES - 1:
+                    raise
+                time.sleep(0.2 * 2 ** attempt)
+        raise AssertionError("unreachable")
 
     def read(self, name: str) -> bytes:
         return self.client.get_object(Bucket=self.bucket, Key=self.key(name))["Body"].read()

@@ -78,8 +78,9 @@ def ensure_collection(task: Task, s3_acl: str | None = None) -> str:
         return COLLECTION_FILE
     root: OutputFolder = open_folder(product.location, s3_acl=s3_acl)
     for name in (COLLECTION_FILE, f"{product.name}.{COLLECTION_FILE}"):
-        if not root.exists(name):
-            root.put(name, json.dumps(stac_collection(product), indent=2).encode(), "application/json")
+        # two workers finishing their first tiles at once: exactly one of them writes it
+        if not root.exists(name) and root.create(name, json.dumps(stac_collection(product), indent=2).encode(),
+                                                 "application/json"):
             return name
         try:
             other = json.loads(root.read(name)).get("id")
