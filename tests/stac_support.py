@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import jsonschema
 import pystac
@@ -32,6 +33,7 @@ from pystac.extensions.sat import OrbitState, SatExtension
 from pystac.validation.local_validator import get_local_schema_cache
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
+from rfc3986_validator import validate_rfc3986
 
 ITEM_SUFFIX = ".stac-item.json"
 COLLECTION_NAME = "collection.json"  # also {product}.collection.json
@@ -57,10 +59,26 @@ _SCHEMAS = {kind: f"https://schemas.stacspec.org/v1.1.0/{kind}-spec/json-schema/
             for kind in ("item", "collection")}
 
 
+def _as_uri(iri: str) -> str:
+    """RFC 3987 section 3.1: an IRI maps to a URI by percent-encoding its non-ASCII characters."""
+    return "".join(c if ord(c) < 128 else quote(c, safe="") for c in iri)
+
+
+def _format_checker() -> jsonschema.FormatChecker:
+    """jsonschema's checker, with STAC's ``iri``/``iri-reference`` checked as the URIs they map
+    to by rfc3986-validator (a regular expression) instead of rfc3987-syntax's Earley parser,
+    which took 40 ms per href: 93 % of the suite's validation time."""
+    checker = jsonschema.FormatChecker()
+    for fmt, rule in (("iri", "URI"), ("iri-reference", "URI_reference")):
+        checker.checks(fmt, raises=ValueError)(
+            lambda v, rule=rule: not isinstance(v, str) or bool(validate_rfc3986(_as_uri(v), rule=rule)))
+    return checker
+
+
 @functools.cache
 def _validator(kind: str) -> jsonschema.Draft7Validator:
     return jsonschema.Draft7Validator(_REGISTRY.contents(_SCHEMAS[kind]), registry=_REGISTRY,
-                                      format_checker=jsonschema.FormatChecker())
+                                      format_checker=_format_checker())
 
 
 def _core(doc: Mapping[str, Any], kind: str, where: str) -> None:
