@@ -80,7 +80,8 @@ class LocalFolder:
     def exists(self, name: str) -> bool:
         return (self.path / name).is_file()
 
-    def put(self, name: str, data: bytes, content_type: str) -> str:
+    def _temporary(self, name: str, data: bytes) -> Path:
+        """``data`` on disk under a hidden name beside ``name``, ready to be renamed or linked."""
         self.path.mkdir(parents=True, exist_ok=True)
         tmp = self.path / f".{name}.{uuid.uuid4().hex[:8]}.tmp"
         try:
@@ -88,6 +89,14 @@ class LocalFolder:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return tmp
+
+    def put(self, name: str, data: bytes, content_type: str) -> str:
+        tmp = self._temporary(name, data)
+        try:
             os.replace(tmp, self.path / name)
         except BaseException:
             tmp.unlink(missing_ok=True)
@@ -97,13 +106,8 @@ class LocalFolder:
     def create(self, name: str, data: bytes, content_type: str) -> bool:
         # a hard link fails when the name exists, so of two writers exactly one creates it,
         # and a reader still never sees a half-written file
-        self.path.mkdir(parents=True, exist_ok=True)
-        tmp = self.path / f".{name}.{uuid.uuid4().hex[:8]}.tmp"
+        tmp = self._temporary(name, data)
         try:
-            with open(tmp, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
             os.link(tmp, self.path / name)
         except FileExistsError:
             return False
