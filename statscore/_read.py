@@ -68,7 +68,7 @@ def load_group(datasets: Sequence[Dataset], measurements: Sequence[Any], gbox: G
             nodata = dest.dtype.type(m.nodata) if m.nodata is not None else None
             if len(slice_datasets) == 1 and m.get("fuser") is None:
                 band = _band_info(slice_datasets[0], m.name)
-                if _plain(band) and _read_window(band, m, dest, g):
+                if _plain(band) and _read_window(band, m, dest, g, nodata):
                     continue
             _datacube_read(slice_datasets, m, dest, g, nodata)
     return out
@@ -126,8 +126,10 @@ def _scale_and_offset(a: float, b: float, origin_src: float, origin_dst: float) 
     return int(round(k)), int(round(off))
 
 
-def _read_window(band: BandInfo, m: Any, dest: np.ndarray, gbox: GeoBox) -> bool:
-    """Read ``band`` into ``dest`` when its pixels tile ``gbox``'s exactly; False if they do not."""
+def _read_window(band: BandInfo, m: Any, dest: np.ndarray, gbox: GeoBox, fill: Any = None) -> bool:
+    """Read ``band`` into ``dest`` when its pixels tile ``gbox``'s exactly; False if they do not.
+
+    ``dest`` holds ``fill`` everywhere (None: unknown); the file's nodata pixels leave it as it is."""
     with rasterio.open(_url2rasterio(band.uri, band.format, band.layer), sharing=False) as src:
         t, g = src.transform, gbox.affine
         if t.is_identity or src.crs is None or t.b or t.d or g.b or g.d:
@@ -154,12 +156,40 @@ def _read_window(band: BandInfo, m: Any, dest: np.ndarray, gbox: GeoBox) -> bool
         s_r0, s_r1 = (r0 + i0) // k, (r0 + i1 - 1) // k + 1
         s_c0, s_c1 = (c0 + j0) // k, (c0 + j1 - 1) // k + 1
         pix = src.read(bidx, window=((s_r0, s_r1), (s_c0, s_c1)))
-    if k > 1:
-        pix = np.repeat(np.repeat(pix, k, axis=0), k, axis=1)
-        a, b = r0 + i0 - s_r0 * k, c0 + j0 - s_c0 * k
-        pix = pix[a:a + (i1 - i0), b:b + (j1 - j0)]
-    np.copyto(dest[i0:i1, j0:j1], pix, where=valid_mask(pix, nodata))
+    # ``dest`` holds ``fill`` (the band's nodata) until written: where the file's nodata is
+    # that same value, copying its nodata pixels too changes nothing, and skips a mask
+    valid = None if _same_value(nodata, fill, dest.dtype) else valid_mask(pix, nodata)
+    out = dest[i0:i1, j0:j1]
+    if k == 1:
+        np.copyto(out, pix, where=True if valid is None else valid)
+        return True
+    # each of the k x k phases of ``out`` is the source window itself: no k x k larger copy
+    for a in range(k):
+        ra = (a - (r0 + i0)) % k  # first row of out in phase a; its source row:
+        sa = (r0 + i0 + ra) // k - s_r0
+        na = len(range(ra, i1 - i0, k))
+        for b in range(k):
+            cb = (b - (c0 + j0)) % k
+            sb = (c0 + j0 + cb) // k - s_c0
+            nb = len(range(cb, j1 - j0, k))
+            part = out[ra::k, cb::k]
+            np.copyto(part, pix[sa:sa + na, sb:sb + nb],
+                      where=True if valid is None else valid[sa:sa + na, sb:sb + nb])
     return True
+
+
+def _same_value(nodata: Any, fill: Any, dtype: np.dtype) -> bool:
+    """Whether ``nodata`` (the file's) and ``fill`` (what ``dest`` was filled with) are one
+    value of ``dtype``; never for NaN (NaNs may differ in their bits: keep the mask)."""
+    if fill is None or nodata is None:
+        return False
+    try:
+        a, b = np.asarray(nodata).astype(dtype), np.asarray(fill).astype(dtype)
+    except (TypeError, ValueError, OverflowError):
+        return False
+    if dtype.kind == "f" and (np.isnan(a) or np.isnan(b)):
+        return False
+    return bool(a == b) and a.tobytes() == b.tobytes()
 
 
 _CRS_SAME: dict[tuple[str, str], bool] = {}
