@@ -276,10 +276,13 @@ def _malloc_trim() -> Callable[[int], int] | None:
     import ctypes
     import ctypes.util
 
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):  # not glibc
-        return None
+    # glibc's own name first: ``find_library`` runs ``ldconfig -p`` in a subprocess (0.7 s)
+    for name in ("libc.so.6", None):
+        try:
+            return ctypes.CDLL(name or ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+        except (OSError, AttributeError):  # not glibc
+            continue
+    return None
 
 
 def release_free_memory() -> None:
