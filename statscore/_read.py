@@ -162,20 +162,25 @@ def _read_window(band: BandInfo, m: Any, dest: np.ndarray, gbox: GeoBox, fill: A
     out = dest[i0:i1, j0:j1]
     if k == 1:
         np.copyto(out, pix, where=True if valid is None else valid)
-        return True
-    # each of the k x k phases of ``out`` is the source window itself: no k x k larger copy
-    for a in range(k):
-        ra = (a - (r0 + i0)) % k  # first row of out in phase a; its source row:
-        sa = (r0 + i0 + ra) // k - s_r0
-        na = len(range(ra, i1 - i0, k))
-        for b in range(k):
-            cb = (b - (c0 + j0)) % k
-            sb = (c0 + j0 + cb) // k - s_c0
-            nb = len(range(cb, j1 - j0, k))
-            part = out[ra::k, cb::k]
-            np.copyto(part, pix[sa:sa + na, sb:sb + nb],
-                      where=True if valid is None else valid[sa:sa + na, sb:sb + nb])
+    else:
+        _repeat_into(out, pix, k, r0 + i0 - s_r0 * k, c0 + j0 - s_c0 * k, valid)
     return True
+
+
+def _repeat_into(out: np.ndarray, pix: np.ndarray, k: int, row: int, col: int,
+                 where: np.ndarray | None = None) -> None:
+    """``out[..., i, j] = pix[..., (row + i) // k, (col + j) // k]`` (``row``, ``col`` >= 0), only
+    where ``where`` (on ``pix``'s grid) when given: each of the k x k phases of ``out`` is a
+    window of ``pix``, copied as it is, with no k x k larger temporary."""
+    h, w = out.shape[-2:]
+    for a in range(k):
+        ra = (a - row) % k  # the first row of out in phase a, and its source row
+        sa, na = (row + ra) // k, len(range(ra, h, k))
+        for b in range(k):
+            cb = (b - col) % k
+            sb, nb = (col + cb) // k, len(range(cb, w, k))
+            np.copyto(out[..., ra::k, cb::k], pix[..., sa:sa + na, sb:sb + nb],
+                      where=True if where is None else where[..., sa:sa + na, sb:sb + nb])
 
 
 def _same_value(nodata: Any, fill: Any, dtype: np.dtype) -> bool:
@@ -316,7 +321,9 @@ def _repeat_stack(stack: np.ndarray, nest: tuple[int, int, int], dst: GeoBox, sr
         mask = np.isnan(stack) if _nodata_key(src_nodata) == "nan" else stack == nd
         if mask.any():
             stack = np.where(mask, np.asarray(fill).astype(stack.dtype), stack)
-    return np.take(np.take(stack, (row + np.arange(ny)) // k, axis=1), (col + np.arange(nx)) // k, axis=2)
+    out = np.empty((*stack.shape[:-2], ny, nx), dtype=stack.dtype)
+    _repeat_into(out, stack, k, row, col)
+    return out
 
 
 def _nodata_key(v: Any) -> Any:
