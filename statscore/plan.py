@@ -26,6 +26,7 @@ from .fuse import fuse_datasets
 from .grid import parse_grid, tile_bounds
 from .period import NEEDS_TEMPORAL_RANGE, Period, check_frequency
 from .sources import InputProducts, parse_input_products
+from .sources._fields import dataset_id
 from .summary import period_geojson, write_csv, write_geojson
 from .task import TileRange
 
@@ -276,7 +277,7 @@ def save_tasks(req: SaveTasksRequest, progress: Progress | None = None, log: Cal
 
         def take(ds: Dataset) -> None:
             ext = ds.extent
-            ids.append(str(ds.id))
+            ids.append(dataset_id(ds))
             geoms.append(ext.geom if ext is not None else None)
             crs.append(str(ext.crs) if ext is not None and ext.crs is not None else None)
             times.append(np.datetime64(ds.center_time.astimezone(timezone.utc).replace(tzinfo=None), "us"))

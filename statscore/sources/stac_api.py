@@ -25,6 +25,7 @@ from urllib.parse import urlparse
 from datacube.model import Dataset, Product
 
 from ..errors import ConfigError, InputError, SourceError, suggest
+from ._fields import dataset_id, prime
 from .profiles import BOA_BANDS_KEY, BOA_OFFSET_KEY, Profile, boa_add_offset
 
 __all__ = ["StacApiSearch", "ItemConverter", "month_ranges", "make_signer", "DEFAULT_THREADS", "DEFAULT_PAGE_SIZE"]
@@ -213,8 +214,7 @@ class ItemConverter:
             # the converter leaves datetime objects in the document: make it plain JSON
             md = json.loads(json.dumps(ds.metadata_doc, default=_json_default))
             md.setdefault("label", item.id)  # Earth Search items have no title: the scene name labels the dataset
-            ds = Dataset(ds.product, md, uri=ds.uri)
-            _ = ds.id, ds.center_time
+            ds = prime(Dataset(ds.product, md, uri=ds.uri))
         except (InputError, ConfigError):
             raise
         except Exception as e:  # noqa: BLE001 - pystac/odc-stac raise many types: name the item
@@ -333,7 +333,7 @@ class StacApiSearch:
                         pending.append(pool.submit(self._fetch, periods[nxt], bbox, tick))
                         nxt += 1
                     for ds in pending.pop(0).result():
-                        key = str(ds.id)
+                        key = dataset_id(ds)
                         if key not in seen:
                             seen.add(key)
                             yield ds
