@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -308,6 +309,23 @@ class StacApiSearch:
             raise SourceError(f"{where}: search of {', '.join(self.collections)} for {span} failed "
                               f"({e.__class__.__name__}: {_first_line(e)})") from None
         return out
+
+    def matched(self, time_range: tuple[datetime, datetime] | None = None,
+                bbox: tuple[float, float, float, float] | None = None) -> int | None:
+        """How many items the search matches, as the API counts them (``numberMatched``, or the
+        context extension's ``matched``): one request of one item, whatever the size. None when
+        the API does not count."""
+        self.check_collections()
+        kw = self._search_kwargs(None if time_range is None else (time_range[0], time_range[1]), bbox)
+        kw["limit"] = 1
+        try:
+            with warnings.catch_warnings():  # an API that does not count: None, said by the caller
+                warnings.simplefilter("ignore")
+                n = self._client().search(**kw).matched()
+        except Exception as e:  # noqa: BLE001 - HTTP, JSON and conformance errors
+            raise SourceError(f"STAC API {self.url}: count of {', '.join(self.collections)} for "
+                              f"{kw.get('datetime', 'all time')} failed ({e.__class__.__name__}: {_first_line(e)})") from None
+        return None if n is None else int(n)
 
     def datasets(self, time_range: tuple[datetime, datetime] | None = None,
                  bbox: tuple[float, float, float, float] | None = None,
