@@ -10,7 +10,7 @@ with pypgstac; ``benchmarks.stac_server``) and a moto S3 server in its own proce
 3. **Enumerate a continent-year**: ``N_CONTINENT`` (300,000) items on ``au_extended_s2_20``
    (a year of Sentinel-2 over Australia is ~120,000-150,000 scenes; 300,000 is both
    satellites over the extended grid with margin), generated from synthetic footprints (no
-   pixels) and bulk-loaded with pypgstac; ``save-tasks --stac-api`` for the year in a fresh
+   pixels) in passes of 100,000 over 2021 (:func:`continent_year_items`) and bulk-loaded with pypgstac; ``save-tasks --stac-api`` for the year in a fresh
    process: wall time and peak resident memory against Lambda's 15 minutes and 10,240 MB.
 
 ``python -m benchmarks --quick stac`` uses 2,000 and 20,000 items. ``STATSCORE_BENCH_STAC_ITEMS``
@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 N_SMALL = 5_000
@@ -145,6 +146,26 @@ def s3_read(tmp: Path) -> None:
         moto.stop()
 
 
+PER_PASS = 100_000
+"""Items per pass of the generator: its Sentinel-2 over Australia gives ~122,000 a year, so a
+continent-year of more items is several passes over 2021 (another satellite's letter, another seed)."""
+
+
+def continent_year_items(n: int) -> Iterator[dict]:
+    """``n`` Earth-Search-style items, all in 2021: ``PER_PASS`` per pass, pass ``k`` named as
+    satellite ``S2A``, ``S2B``, ``S2C``... (ids differ; footprints jittered by the pass's seed)."""
+    from statscore.sampledata.earthsearch import earth_search_footprint_items
+
+    for k, first in enumerate(range(0, n, PER_PASS)):
+        sat = "ABCDEFGHIJ"[k]
+        for it in earth_search_footprint_items(min(PER_PASS, n - first), collection=COLLECTION, start="2021-01-01",
+                                               seed=k):
+            if k:
+                it["id"] = f"S2{sat}_{it['id'].split('_', 1)[1]}"
+                it["properties"]["platform"] = f"sentinel-2{sat.lower()}"
+            yield it
+
+
 def continent(server, n: int, tmp: Path, small: tuple[int, float] | None = None) -> None:
     """Enumerate a continent-year from the API as the state machine would: count the matched items
     (one request), choose the path with the deployment's default ``plan_in_batch_above_items``, and
@@ -157,11 +178,9 @@ def continent(server, n: int, tmp: Path, small: tuple[int, float] | None = None)
     from statscore.orchestration import plan_in_batch
     from statscore.period import Period
     from statscore.plan import SaveTasksRequest, StacApiQuery, count_items, save_tasks_argv
-    from statscore.sampledata.earthsearch import earth_search_footprint_items
 
     t0 = time.perf_counter()
-    items = earth_search_footprint_items(n, collection=COLLECTION, start="2021-01-01")
-    load_s = _load(server, [collection_doc(COLLECTION)], items)
+    load_s = _load(server, [collection_doc(COLLECTION)], continent_year_items(n))
     print(f"generated and bulk-loaded {n:,d} items in {load_s:.0f} s ({time.perf_counter() - t0:.0f} s in all)")
     above = Settings().plan_in_batch_above_items
     req = SaveTasksRequest(output="s3://bench-plans/caches/run/continent.db", grid=GRID, input_products="",
