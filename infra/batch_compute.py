@@ -84,8 +84,8 @@ class BatchCompute(Construct):
         """``stac-api``: the job that plans a run too large for Enumerate's Lambda (see :meth:`_planner`)."""
         self.planner_role: iam.Role | None = None
         if settings.dataset_source == "stac-api":
-            self._planner(settings, log_group, image,
-                          {k: v for k, v in environment.items() if k in ("AWS_REGION", "AWS_DEFAULT_REGION")})
+            self._planner(settings, log_group, image, {k: v for k, v in environment.items()
+                                                       if k in ("AWS_REGION", "AWS_DEFAULT_REGION", "NUMBA_CACHE_DIR")})
         self.job_definition = batch.EcsJobDefinition(
             self, "Worker", container=self.container,
             retry_attempts=settings.retry_attempts,
