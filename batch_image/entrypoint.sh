@@ -8,7 +8,13 @@
 #               DONE (STAC item URL, seconds) or FAILED (one-line reason, seconds)
 # exec: the worker becomes PID 1's child-free replacement, so Batch's SIGTERM (job
 # terminated, spot reclaim) reaches it directly; it releases its message and exits.
+#
+# A command starting with odc-stats runs as given instead: the planner job of a run too large for
+# the Enumerate Lambda (`odc-stats save-tasks --stac-api ... s3://.../NAME.db`, infra/batch_compute.py).
 set -eu
+if [ "${1:-}" = "odc-stats" ]; then
+    exec "$@"
+fi
 : "${QUEUE_URL:?QUEUE_URL not set}" "${RUN_CONFIG:?RUN_CONFIG not set}"
 config="${TMPDIR:-/tmp}/run-config.yaml"
 printf '%s\n' "$RUN_CONFIG" > "$config"   # JSON is YAML

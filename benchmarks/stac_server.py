@@ -74,6 +74,9 @@ class StacServer:
             with db.connect().cursor() as cur:  # pgstac needs PostGIS (the Debian package postgresql-15-postgis-3)
                 cur.execute("CREATE EXTENSION IF NOT EXISTS postgis")
             Migrate(db).run_migration()
+            with db.connect().cursor() as cur:  # count matches (numberMatched), as Earth Search does: Enumerate's choice
+                cur.execute("INSERT INTO pgstac.pgstac_settings (name, value) VALUES ('context', 'on') "
+                            "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value")
         u = urlparse(self.dsn)
         env = dict(os.environ, PGUSER=u.username or "postgres", PGPASSWORD=u.password or "unused",
                    PGHOST=u.hostname or "127.0.0.1", PGPORT=str(u.port or 5432), PGDATABASE=self.dbname,

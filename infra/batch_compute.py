@@ -71,14 +71,21 @@ class BatchCompute(Construct):
         self.job_role = iam.Role(self, "JobRole", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
                                  description="statscore worker: tasks from SQS, rows in DynamoDB, products to S3")
         container_env = dict(environment, THREADS=str(settings.worker_threads), MEMORY=settings.worker_memory_limit)
+        image = ecs.ContainerImage.from_asset(str(ROOT), file="batch_image/Dockerfile",
+                                              platform=ecr_assets.Platform.LINUX_AMD64,
+                                              exclude=CONTEXT_EXCLUDE, ignore_mode=IGNORE_MODE)
         self.container = batch.EcsEc2ContainerDefinition(
             self, "Container",
-            image=ecs.ContainerImage.from_asset(str(ROOT), file="batch_image/Dockerfile",
-                                                platform=ecr_assets.Platform.LINUX_AMD64,
-                                                exclude=CONTEXT_EXCLUDE, ignore_mode=IGNORE_MODE),
+            image=image,
             cpu=settings.job_vcpus, memory=Size.mebibytes(settings.job_memory_mib),
             environment=container_env, job_role=self.job_role,
             logging=ecs.LogDriver.aws_logs(stream_prefix="worker", log_group=log_group))
+        self.planner: batch.EcsJobDefinition | None = None
+        """``stac-api``: the job that plans a run too large for Enumerate's Lambda (see :meth:`_planner`)."""
+        self.planner_role: iam.Role | None = None
+        if settings.dataset_source == "stac-api":
+            self._planner(settings, log_group, image, {k: v for k, v in environment.items()
+                                                       if k in ("AWS_REGION", "AWS_DEFAULT_REGION", "NUMBA_CACHE_DIR")})
         self.job_definition = batch.EcsJobDefinition(
             self, "Worker", container=self.container,
             retry_attempts=settings.retry_attempts,
@@ -89,6 +96,26 @@ class BatchCompute(Construct):
             ],
             timeout=Duration.hours(settings.job_timeout_hours),
             propagate_tags=True)
+
+    def _planner(self, settings: Settings, log_group: logs.ILogGroup, image: ecs.ContainerImage,
+                 env: dict[str, str]) -> None:
+        """The planner: the worker image running ``odc-stats save-tasks --stac-api ... s3://...db`` (the
+        command comes from Enumerate, per run), writing the task cache where Enumerate then reads it."""
+        self.planner_role = iam.Role(self, "PlannerRole", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+                                     description="statscore planner: a run's task cache to S3")
+        self.planner_container = batch.EcsEc2ContainerDefinition(
+            self, "PlannerContainer", image=image, command=["odc-stats", "save-tasks", "--help"],
+            cpu=settings.plan_job_vcpus, memory=Size.mebibytes(settings.plan_job_memory_mib),
+            environment=env, job_role=self.planner_role,
+            logging=ecs.LogDriver.aws_logs(stream_prefix="planner", log_group=log_group))
+        self.planner = batch.EcsJobDefinition(
+            self, "Planner", container=self.planner_container, retry_attempts=settings.retry_attempts,
+            retry_strategies=[
+                batch.RetryStrategy.of(batch.Action.RETRY, batch.Reason.SPOT_INSTANCE_RECLAIMED),
+                batch.RetryStrategy.of(batch.Action.RETRY, batch.Reason.CANNOT_PULL_CONTAINER),
+                batch.RetryStrategy.of(batch.Action.EXIT, batch.Reason.custom(on_exit_code="*")),
+            ],
+            timeout=Duration.hours(settings.job_timeout_hours), propagate_tags=True)
 
     @staticmethod
     def worker_environment(settings: Settings, *, region: str, queue_url: str, table: str,

@@ -121,7 +121,8 @@ def function_environment(settings: Settings, *, table: str, queue_url: str, cach
         env["STAC_LOCATION"] = settings.stac_location
     if settings.dataset_source == "stac-api":
         env.update(STAC_API_URL=settings.stac_api_url or "", STAC_COLLECTIONS=",".join(settings.collections),
-                   SOURCE_PROFILE=settings.profile, STAC_FILTER=json.dumps(settings.stac_filter or {}))
+                   SOURCE_PROFILE=settings.profile, STAC_FILTER=json.dumps(settings.stac_filter or {}),
+                   PLAN_IN_BATCH_ABOVE_ITEMS=str(settings.plan_in_batch_above_items))
     if settings.db_secret_arn:
         env["DB_SECRET_ARN"] = settings.db_secret_arn
     if settings.request_payer:

@@ -59,7 +59,7 @@ class StatsStack(Stack):
         self.run = RunStateMachine(
             self, "StateMachine", settings=s, enumerate_fn=self.functions.enumerate, verify_fn=self.functions.verify,
             summary_fn=self.functions.summary, job_queue=self.batch.job_queue,
-            job_definition=self.batch.job_definition, log_group=self.logs["StateMachine"])
+            job_definition=self.batch.job_definition, log_group=self.logs["StateMachine"], planner=self.batch.planner)
         self.alarms = Alarms(self, "Alarms", settings=s, dead_letters=self.queue.dead_letters,
                              state_machine=self.run.state_machine, job_queue=self.batch.job_queue)
         self.job_events = BatchJobEvents(self, "BatchJobEvents", job_queue_arn=self.batch.job_queue.job_queue_arn,
@@ -122,6 +122,9 @@ class StatsStack(Stack):
         objects(worker, caches.bucket_arn, s.cache_prefix, "GetObject")
         objects(worker, outputs.bucket_arn, s.output_prefix, "GetObject", "DeleteObject", *out_actions)
         listing(worker, outputs.bucket_arn, s.output_prefix)
+        # The planner (stac-api): the run's task cache, CSV and GeoJSONs under the run's prefix (HeadObject first)
+        if self.batch.planner_role is not None:
+            objects(self.batch.planner_role, caches.bucket_arn, s.cache_prefix, "GetObject", "PutObject")
 
         if s.dataset_source == "stac":
             bucket, _, prefix = s.stac_location.removeprefix("s3://").partition("/")
@@ -130,7 +133,7 @@ class StatsStack(Stack):
             for role in (enum_role, worker):  # workers read the COGs the documents point to
                 objects(role, docs, fixed, "GetObject", why=INPUT_KEYS)
             listing(enum_role, docs, fixed)
-        else:
+        elif s.dataset_source == "datacube":  # stac-api: Enumerate reads the API over HTTPS, no AWS grant
             enum_role.add_to_principal_policy(iam.PolicyStatement(
                 actions=["secretsmanager:GetSecretValue"], resources=[s.db_secret_arn]))
         # input_buckets: the COGs (public sentinel-cogs, dea-public-data, requester-pays usgs-landsat, or a
@@ -158,6 +161,10 @@ class StatsStack(Stack):
         acknowledge(self.batch.container, "AwsSolutions-IAM5[Resource::*]",
                     "The ECS execution role needs ecr:GetAuthorizationToken, which only accepts '*'; its "
                     "image pull actions are limited to the asset repository.")
+        if self.batch.planner is not None:
+            acknowledge(self.batch.planner_container, "AwsSolutions-IAM5[Resource::*]",
+                        "The ECS execution role needs ecr:GetAuthorizationToken, which only accepts '*'; its "
+                        "image pull actions are limited to the asset repository.")
         sm_role = self.run.state_machine.role
         acknowledge(sm_role, "AwsSolutions-IAM5[Resource::*]",
                     "Step Functions logging to CloudWatch Logs (logs:CreateLogDelivery, ...), X-Ray tracing and "

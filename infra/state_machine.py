@@ -1,4 +1,5 @@
-"""Step Functions: Enumerate -> Batch workers (array job, .sync) -> Verify (loop while retries remain) -> Summary.
+"""Step Functions: Enumerate (-> the planner as a Batch job -> Enumerate again, for a large stac-api run)
+-> Batch workers (array job, .sync) -> Verify (loop while retries remain) -> Summary.
 
 The state carried between steps stays small (counts, ids, a manifest location, at most
 ``FAILED_TILES_SHOWN`` tile names): never the task list, whatever the size of the run.
@@ -20,6 +21,7 @@ from constructs import Construct
 from .settings import Settings
 
 WORKER_JOB_NAME = "statscore-workers"
+PLANNER_JOB_NAME = "statscore-planner"
 
 
 class RunStateMachine(Construct):
@@ -27,7 +29,8 @@ class RunStateMachine(Construct):
 
     def __init__(self, scope: Construct, id: str, *, settings: Settings, enumerate_fn: lambda_.IFunction,
                  verify_fn: lambda_.IFunction, summary_fn: lambda_.IFunction, job_queue: batch.IJobQueue,
-                 job_definition: batch.IJobDefinition, log_group: logs.ILogGroup) -> None:
+                 job_definition: batch.IJobDefinition, log_group: logs.ILogGroup,
+                 planner: batch.IJobDefinition | None = None) -> None:
         super().__init__(scope, id)
 
         def invoke(name: str, fn: lambda_.IFunction, payload: sfn.TaskInput) -> tasks.LambdaInvoke:
@@ -74,7 +77,25 @@ class RunStateMachine(Construct):
         work = (sfn.Choice(self, "Work to do?")
                 .when(sfn.Condition.number_greater_than("$.array_size", 0), capped)
                 .otherwise(summary))
-        definition = enumerate_.next(work)
+        if planner is None:
+            definition = enumerate_.next(work)
+        else:
+            # stac-api: Enumerate counts the matched items first; above plan_in_batch_above_items it returns
+            # the planner's command instead of planning, the same planner runs as one Batch job writing the
+            # task cache to S3, and Enumerate continues from that cache (the request plus "cache")
+            plan_job = tasks.BatchSubmitJob(
+                self, "Plan in Batch", job_name=PLANNER_JOB_NAME, job_queue_arn=job_queue.job_queue_arn,
+                job_definition_arn=planner.job_definition_arn,
+                container_overrides=tasks.BatchContainerOverrides(command=sfn.JsonPath.list_at("$.plan.command")),
+                integration_pattern=sfn.IntegrationPattern.RUN_JOB, result_path=sfn.JsonPath.DISCARD,
+                task_timeout=sfn.Timeout.duration(Duration.hours(settings.job_timeout_hours)))
+            enumerate_plan = invoke("Enumerate the Batch plan", enumerate_fn, sfn.TaskInput.from_object({
+                "request": sfn.JsonPath.object_at("$.planned_request"), "run_id": sfn.JsonPath.execution_name}))
+            plan_job.next(enumerate_plan)
+            enumerate_plan.next(work)
+            definition = enumerate_.next(sfn.Choice(self, "Plan in Batch?")
+                                         .when(sfn.Condition.boolean_equals("$.plan_in_batch", True), plan_job)
+                                         .otherwise(work))
 
         self.state_machine = sfn.StateMachine(
             self, "Run", definition_body=sfn.DefinitionBody.from_chainable(definition),

@@ -26,7 +26,7 @@ from .task import TileRange, parse_task, parse_tile_range, render_task
 from .tasktable import DynamoTaskTable, TaskRows, TaskState, chunks
 
 __all__ = ["RunSettings", "RunRequest", "enumerate_run", "verify_run", "summarise_run", "array_size",
-           "SQS_BATCH_MAX", "FAILED_TILES_SHOWN", "BATCH_ARRAY_MAX", "worker_timeouts"]
+           "SQS_BATCH_MAX", "FAILED_TILES_SHOWN", "BATCH_ARRAY_MAX", "worker_timeouts", "plan_in_batch"]
 
 SQS_BATCH_MAX = 10
 """SendMessageBatch: at most 10 messages per call."""
@@ -70,6 +70,9 @@ class RunSettings:
     """What a worker-hour costs (:class:`statscore.ops.prices.WorkerPrice` fields); empty: no cost."""
     runtime_model: dict[str, Any] = field(default_factory=dict)
     """Runtime model coefficients (as ``odc-stats calibrate`` writes); empty: the one shipped."""
+    plan_in_batch_above_items: int | None = None
+    """``stac-api``: above this many matched items the plan is made by a Batch job (PLAN_IN_BATCH_ABOVE_ITEMS);
+    None: always by Enumerate."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RunSettings:
@@ -105,7 +108,9 @@ class RunSettings:
                    task_timeout_seconds=_env_int(env, "TASK_TIMEOUT_SECONDS", 3600, 60),
                    job_attempts=_env_int(env, "JOB_ATTEMPTS", 1, 1, 10),
                    run_config=run_config, worker_threads=_env_int(env, "WORKER_THREADS", 0, 0),
-                   worker_price=usage["WORKER_PRICE"], runtime_model=usage["RUNTIME_MODEL"])
+                   worker_price=usage["WORKER_PRICE"], runtime_model=usage["RUNTIME_MODEL"],
+                   plan_in_batch_above_items=(_env_int(env, "PLAN_IN_BATCH_ABOVE_ITEMS", 0, 0)
+                                              if env.get("PLAN_IN_BATCH_ABOVE_ITEMS") else None))
 
 
 def _env_json(env: Mapping[str, str], key: str) -> dict[str, Any]:
@@ -259,10 +264,10 @@ def _split_s3(url: str) -> tuple[str, str]:
     return bucket, key
 
 
-def _plan(run_id: str, req: RunRequest, cfg: RunSettings, workdir: str, log: Callable[[str], None]) -> str | None:
-    """save-tasks for the request into ``workdir``: the local cache path, or None if nothing to do."""
+def _plan_request(req: RunRequest, cfg: RunSettings, workdir: str) -> Any:
+    """The save-tasks request of a run, its cache written under ``workdir`` (a folder or an s3:// prefix)."""
     from .grid import parse_grid
-    from .plan import SaveTasksRequest, save_tasks
+    from .plan import SaveTasksRequest
 
     # STAC/eo3 documents name their product: the location is the input
     products = req.input_products or (cfg.stac_location if cfg.dataset_source == "stac" else cfg.input_products)
@@ -278,14 +283,51 @@ def _plan(run_id: str, req: RunRequest, cfg: RunSettings, workdir: str, log: Cal
         need = "STAC_LOCATION" if cfg.dataset_source == "stac" else "INPUT_PRODUCTS"
         raise ConfigError(f"environment: {need} not set (dataset_source {cfg.dataset_source}), "
                           "and the execution input names no input_products")
-    if cfg.dataset_source == "datacube":
-        _datacube_from_secret(cfg.db_secret_arn)
     # named as save-tasks names a grid: a spec's ';' become '_' (in an s3:// URL, urlparse cuts ';...' off as params)
     name = f"{parse_grid(cfg.grid)[0]}_{req.temporal_range.short if req.temporal_range else 'all'}.db"
-    result = save_tasks(SaveTasksRequest(output=os.path.join(workdir, name), grid=cfg.grid, input_products=products,
-                                         frequency=req.frequency or cfg.frequency, temporal_range=req.temporal_range,
-                                         tiles=req.tiles, stac=stac), log=log)
+    return SaveTasksRequest(output=f"{workdir.rstrip('/')}/{name}", grid=cfg.grid, input_products=products,
+                            frequency=req.frequency or cfg.frequency, temporal_range=req.temporal_range,
+                            tiles=req.tiles, stac=stac)
+
+
+def _plan(run_id: str, req: RunRequest, cfg: RunSettings, workdir: str, log: Callable[[str], None]) -> str | None:
+    """save-tasks for the request into ``workdir``: the local cache path, or None if nothing to do."""
+    from .plan import save_tasks
+
+    plan = _plan_request(req, cfg, workdir)
+    if cfg.dataset_source == "datacube":
+        _datacube_from_secret(cfg.db_secret_arn)
+    result = save_tasks(plan, log=log)
     return result.files[0] if result.tasks else None
+
+
+def plan_in_batch(items: int | None, above: int | None) -> bool:
+    """Whether a run's planning goes to a Batch job rather than Enumerate's Lambda: when the search
+    matches more than ``above`` items, or the API does not say how many (a Lambda stopped at 15
+    minutes would lose the whole plan). ``above`` None: always in the Lambda."""
+    if above is None:
+        return False
+    return items is None or items > above
+
+
+def _route(run_id: str, req: RunRequest, event: Mapping[str, Any], cfg: RunSettings, log: Callable[[str], None]) -> dict[str, Any] | None:
+    """For a ``stac-api`` run that plans: count the matched items (one request) and, above
+    ``plan_in_batch_above_items``, the state for the Batch planner (its save-tasks command, the
+    cache it writes, and the request Enumerate continues from); None: plan here."""
+    if req.cache or cfg.dataset_source != "stac-api" or req.input_products or cfg.plan_in_batch_above_items is None:
+        return None
+    from .plan import count_items, save_tasks_argv
+
+    plan = _plan_request(req, cfg, f"s3://{cfg.cache_bucket}/{cfg.cache_prefix}{run_id}/")
+    items = count_items(plan)
+    if not plan_in_batch(items, cfg.plan_in_batch_above_items):
+        log(f"run {run_id}: {items:,d} items match: planning here (Batch above {cfg.plan_in_batch_above_items:,d})")
+        return None
+    log(f"run {run_id}: {'an uncounted number of' if items is None else f'{items:,d}'} items match: planning in a "
+        f"Batch job (above {cfg.plan_in_batch_above_items:,d}), then continuing from {plan.output}")
+    return {"run_id": run_id, "request": dict(event), "plan_in_batch": True, "items": items,
+            "plan": {"command": save_tasks_argv(plan), "cache": plan.output},
+            "planned_request": dict(event, cache=plan.output)}
 
 
 def _datacube_from_secret(arn: str) -> None:
@@ -357,6 +399,9 @@ def enumerate_run(run_id: str, event: Mapping[str, Any], cfg: RunSettings, clien
     rows = table or DynamoTaskTable(cfg.table, c.dynamodb)
     run_prefix = f"{cfg.cache_prefix}{run_id}/"
     _preflight(cfg)
+    routed = _route(run_id, req, event, cfg, log)
+    if routed is not None:  # the state machine runs the planner as a Batch job, then Enumerate again
+        return routed
     with tempfile.TemporaryDirectory(prefix="enumerate-") as tmp:
         if req.cache:
             bucket, key = _split_s3(req.cache)
@@ -406,7 +451,7 @@ def enumerate_run(run_id: str, event: Mapping[str, Any], cfg: RunSettings, clien
             "manifest": f"s3://{cfg.cache_bucket}/{manifest_key}",
             "tasks": len(task_ids), "queued": queued, "skipped_done": len(done),
             "array_size": workers, **worker_timeouts(queued, workers, cfg),
-            "round": 0, "verdict": "running" if queued else "done", "estimate": totals}
+            "round": 0, "verdict": "running" if queued else "done", "estimate": totals, "plan_in_batch": False}
 
 
 def _run_config(cfg: RunSettings) -> Any:

@@ -7,6 +7,7 @@ written under temporary names and renamed into place once complete.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,10 +27,12 @@ from .fuse import fuse_datasets
 from .grid import parse_grid, tile_bounds
 from .period import NEEDS_TEMPORAL_RANGE, Period, check_frequency
 from .sources import InputProducts, parse_input_products
+from .sources._fields import dataset_id
 from .summary import period_geojson, write_csv, write_geojson
 from .task import TileRange
 
-__all__ = ["SaveTasksRequest", "StacApiQuery", "SaveTasksResult", "save_tasks", "output_paths"]
+__all__ = ["SaveTasksRequest", "StacApiQuery", "SaveTasksResult", "save_tasks", "output_paths", "count_items",
+           "save_tasks_argv"]
 
 Progress = Callable[[str, int, "int | None"], None]
 """``progress(stage, done, total)``: stage is 'datasets' or 'binning'."""
@@ -221,6 +224,45 @@ def _stac_datasets(req: SaveTasksRequest, gs, on_doc: Callable[[], None], time_r
     yield from search.datasets(time_range, bbox, on_doc)
 
 
+def count_items(req: SaveTasksRequest) -> int | None:
+    """How many items a ``--stac-api`` request's search matches (the padded period and the tiles'
+    box), as the API counts them: one cheap request, to choose where to plan. None when the API
+    does not count."""
+    from .sources.profiles import load_profile
+    from .sources.stac_api import StacApiSearch
+
+    q = req.stac
+    if q is None:
+        raise ConfigError("counting items needs a --stac-api request")
+    q.validate()
+    _, gs = parse_grid(req.grid)
+    time_q = req.temporal_range.dc_query(pad_days=0.6) if req.temporal_range else {}
+    search = StacApiSearch(q.url, q.collections, load_profile(q.profile), stac_filter=q.stac_filter, threads=q.threads)
+    return search.matched(time_q.get("time"), _tiles_bbox(gs, req.tiles) if req.tiles is not None else None)
+
+
+def save_tasks_argv(req: SaveTasksRequest) -> list[str]:
+    """The ``odc-stats save-tasks`` command line that plans ``req`` (a ``--stac-api`` request), for
+    a Batch job running the same planner as Enumerate."""
+    q = req.stac
+    if q is None:
+        raise ConfigError("a save-tasks command line is built for --stac-api requests only")
+    argv = ["odc-stats", "save-tasks", "--stac-api", q.url, "--collections", ",".join(q.collections),
+            "--profile", q.profile, "--grid", req.grid, "--frequency", req.frequency]
+    if q.stac_filter:
+        argv += ["--stac-filter", json.dumps(q.stac_filter, sort_keys=True)]
+    if req.temporal_range is not None:
+        argv += ["--temporal-range", req.temporal_range.short]
+    if req.tiles is not None:
+        t = req.tiles
+        argv += ["--tiles", f"{t.x0}:{t.x1},{t.y0}:{t.y1}"]
+    if req.complevel != 6:
+        argv += ["-z", str(req.complevel)]
+    if req.overwrite:
+        argv.append("--overwrite")
+    return argv + [req.output]
+
+
 def save_tasks(req: SaveTasksRequest, progress: Progress | None = None, log: Callable[[str], None] = lambda m: None) -> SaveTasksResult:
     """Plan tasks and write the cache, CSV and GeoJSONs; nothing is written if no dataset is found."""
     req.validate()
@@ -276,7 +318,7 @@ def save_tasks(req: SaveTasksRequest, progress: Progress | None = None, log: Cal
 
         def take(ds: Dataset) -> None:
             ext = ds.extent
-            ids.append(str(ds.id))
+            ids.append(dataset_id(ds))
             geoms.append(ext.geom if ext is not None else None)
             crs.append(str(ext.crs) if ext is not None and ext.crs is not None else None)
             times.append(np.datetime64(ds.center_time.astimezone(timezone.utc).replace(tzinfo=None), "us"))

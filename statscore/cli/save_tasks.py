@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
+import tempfile
 
 import click
 
-from ..errors import ConfigError
+from ..errors import ConfigError, OutputExistsError, SourceError
+from ..outputs.store import is_s3_url, s3_client
 from ..period import Period
 from ..plan import SaveTasksRequest, StacApiQuery, save_tasks
 from ..task import parse_tile_range
@@ -40,7 +44,7 @@ CONFIG_KEYS = ("grid", "frequency", "complevel", "overwrite", "gqa", "input_prod
               "earth-search-s2-l2a, dea-ard, usgs-c2l2, planetary-computer-s2, or a profile YAML file.")
 @click.option("--stac-filter", help='CQL2-JSON filter of the search, e.g. {"op": "<=", "args": '
               '[{"property": "eo:cloud_cover"}, 80]}.')
-@click.argument("output", default="")
+@click.argument("output", default="")  # a path, or s3://bucket/key.db (a Batch planner job)
 def save_tasks_cmd(grid, year, temporal_range, frequency, env, complevel, overwrite, tiles, gqa, dataset_filter,
                    ignore_time, optional_products, config_path, input_products, stac_api, collections, profile,
                    stac_filter, output) -> None:
@@ -88,7 +92,10 @@ def save_tasks_cmd(grid, year, temporal_range, frequency, env, complevel, overwr
         profile=None if stac else (cfg.get("profile") or None),
     )
     with progress_display() as progress:
-        result = save_tasks(req, progress=progress, log=lambda m: click.echo(m, err=True))
+        if is_s3_url(output):
+            result = _save_tasks_to_s3(req, progress)
+        else:
+            result = save_tasks(req, progress=progress, log=lambda m: click.echo(m, err=True))
     if result.no_footprint:
         click.echo(f"warning: {len(result.no_footprint)} datasets have no footprint and were not binned "
                    f"(first: {result.no_footprint[0]})", err=True)
@@ -121,3 +128,38 @@ def _stac_query(cfg: dict) -> StacApiQuery | None:
             raise ConfigError(f"--stac-filter {flt!r}: not valid JSON ({e.msg})") from None
     return StacApiQuery(url=str(url), collections=tuple(str(c) for c in colls), profile=str(cfg.get("profile") or ""),
                         stac_filter=flt)
+
+
+def _save_tasks_to_s3(req: SaveTasksRequest, progress):
+    """Plan into a temporary folder, then upload the cache, CSV and GeoJSONs beside ``req.output``
+    (``s3://bucket/prefix/NAME.db``): how a Batch job hands its plan to Enumerate. The cache is
+    uploaded last, so its presence means the plan is complete."""
+    bucket, _, key = req.output.removeprefix("s3://").partition("/")
+    if not key.endswith(".db"):
+        raise ConfigError(f"output {req.output!r}: the task cache name must end in .db")
+    s3 = s3_client()
+    if not req.overwrite and _s3_exists(s3, bucket, key):
+        raise OutputExistsError(f"{req.output} already exists; pass --overwrite to replace it")
+    prefix = key.rsplit("/", 1)[0] + "/" if "/" in key else ""
+    with tempfile.TemporaryDirectory(prefix="save-tasks-") as tmp:
+        local = dataclasses.replace(req, output=os.path.join(tmp, os.path.basename(key)), overwrite=False)
+        result = save_tasks(local, progress=progress, log=lambda m: click.echo(m, err=True))
+        for f in result.files[1:] + result.files[:1]:
+            try:
+                s3.upload_file(f, bucket, prefix + os.path.basename(f))
+            except Exception as e:  # noqa: BLE001 - botocore errors: name the object
+                raise SourceError(f"s3://{bucket}/{prefix}{os.path.basename(f)}: cannot upload the plan "
+                                  f"({e.__class__.__name__}: {e})") from None
+        result.files = [f"s3://{bucket}/{prefix}{os.path.basename(f)}" for f in result.files]
+    return result
+
+
+def _s3_exists(s3, bucket: str, key: str) -> bool:
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+        return True
+    except Exception as e:  # noqa: BLE001 - a 404 is "absent"; anything else is named
+        code = str(getattr(e, "response", {}).get("Error", {}).get("Code", ""))
+        if code in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise SourceError(f"s3://{bucket}/{key}: cannot check whether the plan exists ({e.__class__.__name__}: {e})") from None

@@ -22,6 +22,7 @@ from datacube.index.eo3 import prep_eo3
 from datacube.model import Dataset, Product
 
 from ..errors import InputError, SourceError
+from ._fields import prime
 
 __all__ = ["expand_location", "read_document", "FileDatasets"]
 
@@ -193,8 +194,7 @@ class FileDatasets:
             product = self.products.get(name)
             if product is None:
                 product = self.products[name] = self._derived_product(doc, url)
-            ds = Dataset(product, prep_eo3(doc), uri=_as_uri(url))
-            _ = ds.id, ds.center_time
+            ds = prime(Dataset(product, prep_eo3(doc), uri=_as_uri(url)))
             return ds
         except InputError:
             raise
@@ -212,8 +212,7 @@ class FileDatasets:
             (ds,) = list(stac2ds([item], product_cache=self._stac_products))
             # the converter leaves datetime objects in the document: make it plain JSON
             doc = json.loads(json.dumps(ds.metadata_doc, default=_json_default))
-            ds = Dataset(ds.product, doc, uri=ds.uri)
-            _ = ds.id, ds.center_time
+            ds = prime(Dataset(ds.product, doc, uri=ds.uri))
         except Exception as e:
             raise InputError(f"{url}: invalid STAC item ({e.__class__.__name__}: {e})") from None
         self._check_bands(bands, ds.product, url)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -25,6 +26,7 @@ from urllib.parse import urlparse
 from datacube.model import Dataset, Product
 
 from ..errors import ConfigError, InputError, SourceError, suggest
+from ._fields import dataset_id, prime
 from .profiles import BOA_BANDS_KEY, BOA_OFFSET_KEY, Profile, boa_add_offset
 
 __all__ = ["StacApiSearch", "ItemConverter", "month_ranges", "make_signer", "DEFAULT_THREADS", "DEFAULT_PAGE_SIZE"]
@@ -213,8 +215,7 @@ class ItemConverter:
             # the converter leaves datetime objects in the document: make it plain JSON
             md = json.loads(json.dumps(ds.metadata_doc, default=_json_default))
             md.setdefault("label", item.id)  # Earth Search items have no title: the scene name labels the dataset
-            ds = Dataset(ds.product, md, uri=ds.uri)
-            _ = ds.id, ds.center_time
+            ds = prime(Dataset(ds.product, md, uri=ds.uri))
         except (InputError, ConfigError):
             raise
         except Exception as e:  # noqa: BLE001 - pystac/odc-stac raise many types: name the item
@@ -309,6 +310,23 @@ class StacApiSearch:
                               f"({e.__class__.__name__}: {_first_line(e)})") from None
         return out
 
+    def matched(self, time_range: tuple[datetime, datetime] | None = None,
+                bbox: tuple[float, float, float, float] | None = None) -> int | None:
+        """How many items the search matches, as the API counts them (``numberMatched``, or the
+        context extension's ``matched``): one request of one item, whatever the size. None when
+        the API does not count."""
+        self.check_collections()
+        kw = self._search_kwargs(None if time_range is None else (time_range[0], time_range[1]), bbox)
+        kw["limit"] = 1
+        try:
+            with warnings.catch_warnings():  # an API that does not count: None, said by the caller
+                warnings.simplefilter("ignore")
+                n = self._client().search(**kw).matched()
+        except Exception as e:  # noqa: BLE001 - HTTP, JSON and conformance errors
+            raise SourceError(f"STAC API {self.url}: count of {', '.join(self.collections)} for "
+                              f"{kw.get('datetime', 'all time')} failed ({e.__class__.__name__}: {_first_line(e)})") from None
+        return None if n is None else int(n)
+
     def datasets(self, time_range: tuple[datetime, datetime] | None = None,
                  bbox: tuple[float, float, float, float] | None = None,
                  on_item: Callable[[], None] | None = None) -> Iterator[Dataset]:
@@ -333,7 +351,7 @@ class StacApiSearch:
                         pending.append(pool.submit(self._fetch, periods[nxt], bbox, tick))
                         nxt += 1
                     for ds in pending.pop(0).result():
-                        key = str(ds.id)
+                        key = dataset_id(ds)
                         if key not in seen:
                             seen.add(key)
                             yield ds

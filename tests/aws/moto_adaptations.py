@@ -14,9 +14,10 @@ serves. What runs stands in for the two container images:
   ``functions.handlers.enumerate``) in a fresh Python process, with the function's
   environment and the local endpoint, from ``code_root`` (the image's contents);
 * a Batch job runs the worker image's entrypoint (``batch_image/entrypoint.sh``, which
-  execs ``odc-stats run --from-sqs``) once per array index with
-  ``AWS_BATCH_JOB_ARRAY_INDEX`` and the job definition's environment, all children at
-  once, each in its own ``TMPDIR``; the job's status follows their exit codes.
+  execs ``odc-stats run --from-sqs``, or the job's ``odc-stats ...`` command: the planner)
+  once per array index with ``AWS_BATCH_JOB_ARRAY_INDEX`` and the job definition's
+  environment, statscore from ``code_root``, all children at once, each in its own
+  ``TMPDIR``; the job's status follows their exit codes.
 """
 
 from __future__ import annotations
@@ -270,7 +271,8 @@ def _run_job(rt: Runtime, job: Any, children: list[tuple[Any, int | None]], over
     procs = []
     for child, index in children:
         tmp = Path(tempfile.mkdtemp(prefix=f"batch-{child.job_id.replace(':', '-')}-", dir=rt.workdir))
-        env = dict(rt.base_env(tmp), **env_def, AWS_BATCH_JOB_ID=child.job_id,
+        # the image's statscore is the code under test (as for the functions), not whatever the venv installed
+        env = dict(rt.base_env(tmp), **env_def, PYTHONPATH=str(rt.code_root), AWS_BATCH_JOB_ID=child.job_id,
                    AWS_BATCH_JQ_NAME=job.job_queue.name)
         if index is not None:
             env["AWS_BATCH_JOB_ARRAY_INDEX"] = str(index)
