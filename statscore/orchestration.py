@@ -159,7 +159,7 @@ def _env_int(env: Mapping[str, str], key: str, default: int, lo: int, hi: int | 
 
 
 REQUEST_KEYS = ("year", "temporal_range", "tiles", "input_products", "frequency", "cache", "plugin_config", "mode",
-                "max_cost")
+                "max_cost", "planned")
 
 
 @dataclass(frozen=True)
@@ -168,7 +168,9 @@ class RunRequest:
     ``tiles`` ("x0:x1,y0:y1"), ``input_products``, ``frequency``, or ``cache`` (an existing
     s3:// task cache to run instead of planning); ``mode: "update"`` queues every task, DONE
     ones too, and the workers recompute only those whose inputs changed; ``max_cost`` (US
-    dollars): Enumerate enqueues nothing when the estimate is higher."""
+    dollars): Enumerate enqueues nothing when the estimate is higher. ``planned`` is set by the
+    state machine, not by users: ``cache`` is where this run's Batch planner wrote its plan, and
+    no object there means it found no tasks (save-tasks writes no cache then)."""
 
     temporal_range: Period | None = None
     tiles: TileRange | None = None
@@ -177,6 +179,7 @@ class RunRequest:
     cache: str | None = None
     mode: str | None = None
     max_cost: float | None = None
+    planned: bool = False
 
     @classmethod
     def parse(cls, event: Mapping[str, Any]) -> RunRequest:
@@ -218,7 +221,8 @@ class RunRequest:
             max_cost = float(max_cost)
         return cls(temporal_range=period, tiles=parse_tile_range(event["tiles"]) if event.get("tiles") else None,
                    input_products=event.get("input_products"), frequency=event.get("frequency"),
-                   cache=str(cache) if cache is not None else None, mode=mode, max_cost=max_cost)
+                   cache=str(cache) if cache is not None else None, mode=mode, max_cost=max_cost,
+                   planned=event.get("planned") is True)
 
 
 def array_size(tasks: int, tasks_per_worker: int, cap: int) -> int:
@@ -327,7 +331,13 @@ def _route(run_id: str, req: RunRequest, event: Mapping[str, Any], cfg: RunSetti
         f"Batch job (above {cfg.plan_in_batch_above_items:,d}), then continuing from {plan.output}")
     return {"run_id": run_id, "request": dict(event), "plan_in_batch": True, "items": items,
             "plan": {"command": save_tasks_argv(plan), "cache": plan.output},
-            "planned_request": dict(event, cache=plan.output)}
+            "planned_request": dict(event, cache=plan.output, planned=True)}
+
+
+def _is_missing(err: Exception) -> bool:
+    """An S3 error saying the object is not there (a download's HeadObject answers 404)."""
+    code = str(getattr(err, "response", {}).get("Error", {}).get("Code", ""))
+    return code in ("404", "NoSuchKey", "NotFound")
 
 
 def _datacube_from_secret(arn: str) -> None:
@@ -408,9 +418,12 @@ def enumerate_run(run_id: str, event: Mapping[str, Any], cfg: RunSettings, clien
             local = os.path.join(tmp, os.path.basename(key) or "tasks.db")
             try:
                 c.s3.download_file(bucket, key, local)
+                filedb = req.cache
             except Exception as e:
-                raise InputError(f"{req.cache}: cannot fetch the task cache ({e})") from None
-            filedb = req.cache
+                if not (req.planned and _is_missing(e)):
+                    raise InputError(f"{req.cache}: cannot fetch the task cache ({e})") from None
+                log(f"run {run_id}: the Batch planner found no tasks (it wrote no {req.cache})")
+                local, filedb = None, ""
         else:
             local = _plan(run_id, req, cfg, tmp, log)
             filedb = f"s3://{cfg.cache_bucket}/{run_prefix}{os.path.basename(local)}" if local else ""

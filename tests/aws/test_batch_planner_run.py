@@ -81,7 +81,7 @@ def test_a_run_above_the_setting_plans_in_batch_and_runs_from_its_cache(moto_ser
     assert planned["plan"]["command"][:2] == ["odc-stats", "save-tasks"] and planned["plan"]["command"][-1] == cache
     (again,) = entered(events, "Enumerate the Batch plan")
     state = json.loads(ex["output"])
-    assert state["filedb"] == cache and state["request"] == {"year": 2022, "cache": cache}
+    assert state["filedb"] == cache and state["request"] == {"year": 2022, "cache": cache, "planned": True}
     bucket, key = split_s3(cache)
     moto_server.client("s3").head_object(Bucket=bucket, Key=key)  # the planner job's cache, where Enumerate read it
     rows = task_rows(moto_server, dep.outputs["TaskTableName"])

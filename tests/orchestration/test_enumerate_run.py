@@ -110,6 +110,20 @@ def test_enumerate_of_a_missing_cache_names_it(deployment):
     assert "\n" not in str(e.value)
 
 
+def test_a_batch_plan_of_no_tasks_is_a_run_with_nothing_to_do(deployment):
+    """The Batch planner's save-tasks writes no cache when it finds no tasks; the Enumerate that
+    continues from it (``planned``, set by the state machine) then finishes the run with none,
+    where a missing cache a user named is still an error (above)."""
+    d = deployment
+    url = f"s3://{d.cfg.cache_bucket}/caches/run-b/au_extended_s2_80_2020--P1Y.db"
+    logged: list[str] = []
+    state = enumerate_run("run-b", {**YEAR_2020, "cache": url, "planned": True}, d.cfg, d.clients, log=logged.append)
+    assert {k: state[k] for k in ("tasks", "queued", "array_size", "verdict", "filedb")} == {
+        "tasks": 0, "queued": 0, "array_size": 0, "verdict": "done", "filedb": ""}
+    assert f"run run-b: the Batch planner found no tasks (it wrote no {url})" in logged
+    assert list(d.table.run_rows("run-b")) == [] and d.queued() == 0
+
+
 def test_enumerate_without_a_dataset_location_says_which_setting(deployment):
     d = deployment.with_settings(stac_location="")
     with pytest.raises(ConfigError, match="STAC_LOCATION not set"):

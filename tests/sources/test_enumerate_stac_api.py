@@ -81,7 +81,7 @@ def test_above_the_setting_the_batch_planner_writes_the_cache_enumerate_continue
     assert state is not None and state["plan_in_batch"] is True and state["items"] == len(es_scenes[1])
     cache = state["plan"]["cache"]
     assert cache == f"s3://{bucket}/caches/run-2/au_extended_s2_80_2022-01--P2M.db"
-    assert state["planned_request"] == {**event, "cache": cache}
+    assert state["planned_request"] == {**event, "cache": cache, "planned": True}
     command = state["plan"]["command"]
     assert command[:2] == ["odc-stats", "save-tasks"] and command[-1] == cache
     r = CliRunner().invoke(cli_main, command[1:], catch_exceptions=False)
