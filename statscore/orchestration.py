@@ -334,12 +334,6 @@ def _route(run_id: str, req: RunRequest, event: Mapping[str, Any], cfg: RunSetti
             "planned_request": dict(event, cache=plan.output, planned=True)}
 
 
-def _is_missing(err: Exception) -> bool:
-    """An S3 error saying the object is not there (a download's HeadObject answers 404)."""
-    code = str(getattr(err, "response", {}).get("Error", {}).get("Code", ""))
-    return code in ("404", "NoSuchKey", "NotFound")
-
-
 def _datacube_from_secret(arn: str) -> None:
     """Point datacube at the database whose RDS-format secret is ``arn`` (ODC_DEFAULT_DB_URL)."""
     import boto3
@@ -420,7 +414,9 @@ def enumerate_run(run_id: str, event: Mapping[str, Any], cfg: RunSettings, clien
                 c.s3.download_file(bucket, key, local)
                 filedb = req.cache
             except Exception as e:
-                if not (req.planned and _is_missing(e)):
+                from .outputs.store import is_not_found
+
+                if not (req.planned and is_not_found(e)):
                     raise InputError(f"{req.cache}: cannot fetch the task cache ({e})") from None
                 log(f"run {run_id}: the Batch planner found no tasks (it wrote no {req.cache})")
                 local, filedb = None, ""

@@ -75,6 +75,7 @@ class CacheFetcher:
         from botocore.exceptions import BotoCoreError, ClientError
 
         from .outputs import s3_client
+        from .outputs.store import is_not_found, s3_error_code
 
         if self._dir is None:
             self._dir = tempfile.mkdtemp(prefix="statscore-caches-")
@@ -83,8 +84,7 @@ class CacheFetcher:
         try:
             s3_client().download_file(bucket, key, dest + ".part")
         except ClientError as e:
-            code = str(e.response.get("Error", {}).get("Code", ""))
-            why = "not found on S3" if code in ("404", "NoSuchKey", "NotFound") else f"cannot download ({code})"
+            why = "not found on S3" if is_not_found(e) else f"cannot download ({s3_error_code(e)})"
             raise InputError(f"cache {url}: {why}") from None
         except BotoCoreError as e:
             raise SourceError(f"cache {url}: cannot download ({e})") from None

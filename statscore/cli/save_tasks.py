@@ -10,7 +10,7 @@ import tempfile
 import click
 
 from ..errors import ConfigError, OutputExistsError, SourceError
-from ..outputs.store import is_s3_url, s3_client
+from ..outputs.store import is_not_found, is_s3_url, s3_client
 from ..period import Period
 from ..plan import SaveTasksRequest, StacApiQuery, save_tasks
 from ..task import parse_tile_range
@@ -159,7 +159,6 @@ def _s3_exists(s3, bucket: str, key: str) -> bool:
         s3.head_object(Bucket=bucket, Key=key)
         return True
     except Exception as e:  # noqa: BLE001 - a 404 is "absent"; anything else is named
-        code = str(getattr(e, "response", {}).get("Error", {}).get("Code", ""))
-        if code in ("404", "NoSuchKey", "NotFound"):
+        if is_not_found(e):
             return False
         raise SourceError(f"s3://{bucket}/{key}: cannot check whether the plan exists ({e.__class__.__name__}: {e})") from None

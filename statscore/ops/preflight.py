@@ -210,13 +210,13 @@ def check_cache(path: str) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
         from ..outputs import s3_client
+        from ..outputs.store import is_not_found, s3_error_code
 
         bucket, _, key = path.removeprefix("s3://").partition("/")
         try:
             s3_client().head_object(Bucket=bucket, Key=key)
         except ClientError as e:
-            code = str(e.response.get("Error", {}).get("Code", ""))
-            why = "not found" if code in ("404", "NoSuchKey", "NotFound") else f"cannot read ({code})"
+            why = "not found" if is_not_found(e) else f"cannot read ({s3_error_code(e)})"
             raise InputError(f"cache {path}: {why}") from None
         except BotoCoreError as e:
             raise SourceError(f"cache {path}: cannot reach S3 ({e})") from None

@@ -294,12 +294,14 @@ def _rows(client: Any, table: str, task_ids: Sequence[str], threads: int) -> dic
 def _s3_json(client: Any, bucket: str, key: str, required: bool) -> dict[str, Any] | None:
     from botocore.exceptions import BotoCoreError, ClientError
 
+    from ..outputs.store import is_not_found, s3_error_code
+
     try:
         body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
     except ClientError as e:
-        if e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound") and not required:
+        if is_not_found(e) and not required:
             return None
-        raise InputError(f"s3://{bucket}/{key}: cannot read ({e.response.get('Error', {}).get('Code', e)})") from None
+        raise InputError(f"s3://{bucket}/{key}: cannot read ({s3_error_code(e) or e})") from None
     except BotoCoreError as e:
         raise SourceError(f"s3://{bucket}/{key}: cannot read ({e})") from None
     try:

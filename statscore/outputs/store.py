@@ -16,7 +16,8 @@ from urllib.parse import unquote, urlparse
 
 from ..errors import ConfigError, StatsError
 
-__all__ = ["OutputFolder", "LocalFolder", "S3Folder", "open_folder", "is_s3_url", "local_path", "join_url", "s3_client"]
+__all__ = ["OutputFolder", "LocalFolder", "S3Folder", "open_folder", "is_s3_url", "local_path", "join_url", "s3_client",
+           "s3_error_code", "is_not_found"]
 
 
 def is_s3_url(url: str) -> bool:
@@ -45,6 +46,17 @@ def s3_client():
 
 
 _CONFLICT_RETRIES = 5
+
+
+def s3_error_code(err: BaseException) -> str:
+    """The S3 error code of a botocore ``ClientError`` (``"404"``, ``"AccessDenied"``...); '' for other errors."""
+    return str(getattr(err, "response", {}).get("Error", {}).get("Code", ""))
+
+
+def is_not_found(err: BaseException) -> bool:
+    """Whether an S3 error says the object is not there (GetObject: NoSuchKey; HeadObject, and so a
+    download's first request: 404 with no body)."""
+    return s3_error_code(err) in ("404", "NoSuchKey", "NotFound")
 
 
 class OutputFolder(Protocol):
@@ -144,7 +156,7 @@ class S3Folder:
         try:
             self.client.head_object(Bucket=self.bucket, Key=self.key(name))
         except ClientError as err:
-            if err.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            if is_not_found(err):
                 return False
             raise StatsError(f"s3://{self.bucket}/{self.key(name)}: {err}") from None
         return True
@@ -166,7 +178,7 @@ class S3Folder:
                                        IfNoneMatch="*", **kw)
                 return True
             except ClientError as err:
-                code = err.response.get("Error", {}).get("Code")
+                code = s3_error_code(err)
                 if code in ("PreconditionFailed", "412"):
                     return False
                 if code not in ("ConditionalRequestConflict", "409") or attempt == _CONFLICT_RETRIES - 1:
