@@ -248,7 +248,7 @@ def save_tasks_argv(req: SaveTasksRequest) -> list[str]:
     if q is None:
         raise ConfigError("a save-tasks command line is built for --stac-api requests only")
     argv = ["odc-stats", "save-tasks", "--stac-api", q.url, "--collections", ",".join(q.collections),
-            "--profile", q.profile, "--grid", req.grid, "--frequency", req.frequency]
+            "--profile", q.profile, "--grid", req.grid, "--frequency", req.frequency, "-z", str(req.complevel)]
     if q.stac_filter:
         argv += ["--stac-filter", json.dumps(q.stac_filter, sort_keys=True)]
     if req.temporal_range is not None:
@@ -256,8 +256,6 @@ def save_tasks_argv(req: SaveTasksRequest) -> list[str]:
     if req.tiles is not None:
         t = req.tiles
         argv += ["--tiles", f"{t.x0}:{t.x1},{t.y0}:{t.y1}"]
-    if req.complevel != 6:
-        argv += ["-z", str(req.complevel)]
     if req.overwrite:
         argv.append("--overwrite")
     return argv + [req.output]

@@ -172,7 +172,8 @@ class S3Folder:
         from botocore.exceptions import ClientError
 
         kw = {"ACL": self.acl} if self.acl else {}
-        for attempt in range(_CONFLICT_RETRIES):
+        attempt = 0
+        while True:
             try:
                 self.client.put_object(Bucket=self.bucket, Key=self.key(name), Body=data, ContentType=content_type,
                                        IfNoneMatch="*", **kw)
@@ -181,10 +182,10 @@ class S3Folder:
                 code = s3_error_code(err)
                 if code in ("PreconditionFailed", "412"):
                     return False
-                if code not in ("ConditionalRequestConflict", "409") or attempt == _CONFLICT_RETRIES - 1:
+                attempt += 1
+                if code not in ("ConditionalRequestConflict", "409") or attempt == _CONFLICT_RETRIES:
                     raise
-                time.sleep(0.2 * 2 ** attempt)
-        raise AssertionError("unreachable")
+                time.sleep(0.2 * 2 ** (attempt - 1))
 
     def read(self, name: str) -> bytes:
         return self.client.get_object(Bucket=self.bucket, Key=self.key(name))["Body"].read()

@@ -20,13 +20,6 @@ from odc.geo.geom import polygon
 __all__ = ["prime", "dataset_id"]
 
 
-def _system(ds: Dataset, name: str) -> Any:
-    offset = ds.metadata_type.definition["dataset"].get(name)
-    if offset is None:
-        raise KeyError(name)
-    return get_doc_offset(offset, ds.metadata_doc)
-
-
 def dataset_id(ds: Dataset) -> str:
     """``str(ds.id)`` without building every field of the document."""
     return str(ds.metadata_doc["id"]) if ds.metadata_type.definition["dataset"].get("id") == ["id"] else str(ds.id)
@@ -45,10 +38,8 @@ def _center_time(ds: Dataset) -> Any:
 
 def _extent(ds: Dataset) -> Geometry | None:
     """As ``Dataset.extent``: ``grid_spatial.projection``'s valid data (or corners) in its CRS."""
-    try:
-        projection = _system(ds, "grid_spatial")
-    except KeyError:
-        return None
+    offset = ds.metadata_type.definition["dataset"].get("grid_spatial")
+    projection = get_doc_offset(offset, ds.metadata_doc) if offset is not None else None
     if not projection:
         return None
     crs = projection.get("spatial_reference")
